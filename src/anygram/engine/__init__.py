@@ -1,0 +1,1 @@
+"""numba kernels: they see only arrays and scalars; :mod:`anygram.index` validates and converts."""

@@ -1,0 +1,175 @@
+"""Kernels over all shards at once.
+
+Shards are passed as tuples of equally-typed arrays (``dss``: token bytes, ``sas``: suffix
+arrays, ``ks``: pointer widths), so that one compiled call serves any number of shards and a
+query costs one dispatch. Patterns are little-endian token bytes; ``w`` is the token width.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._search import extend_range, find_range
+
+
+@nb.njit(cache=True, nogil=True)
+def find_all(dss, sas, ks, q, qstart, qlen, out):
+    """Range of ``q[qstart:qstart+qlen]`` in every shard (into ``out[s]``); returns the total count."""
+    total = 0
+    for s in range(len(dss)):
+        n = sas[s].shape[0] // ks[s]
+        lo, hi = find_range(dss[s], sas[s], ks[s], q, qstart, qlen, 0, n)
+        out[s, 0] = lo
+        out[s, 1] = hi
+        total += hi - lo
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def extend_all(dss, sas, ks, q, qstart, qlen, done, ranges, out):
+    """Refine per-shard ranges of the first ``done`` bytes to the range of ``qlen`` bytes."""
+    total = 0
+    for s in range(len(dss)):
+        lo, hi = extend_range(dss[s], sas[s], ks[s], q, qstart, qlen, done, ranges[s, 0], ranges[s, 1])
+        out[s, 0] = lo
+        out[s, 1] = hi
+        total += hi - lo
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def count_batch(dss, sas, ks, qbuf, qoffs, out):
+    """Counts of many patterns ``qbuf[qoffs[i]:qoffs[i+1]]`` (all shards summed) into ``out[i]``."""
+    ranges = np.empty((len(dss), 2), dtype=np.int64)
+    for i in range(qoffs.shape[0] - 1):
+        out[i] = find_all(dss, sas, ks, qbuf, qoffs[i], qoffs[i + 1] - qoffs[i], ranges)
+
+
+@nb.njit(cache=True, nogil=True)
+def prob_all(dss, sas, ks, q, plen, w, out_prompt, out_cont):
+    """n-gram counts of a prompt (first ``plen`` bytes of q) and prompt + next token (``plen + w`` bytes)."""
+    prompt_cnt = find_all(dss, sas, ks, q, 0, plen, out_prompt)
+    if prompt_cnt == 0:
+        for s in range(len(dss)):
+            out_cont[s, 0] = out_prompt[s, 0]
+            out_cont[s, 1] = out_prompt[s, 0]
+        return 0, 0
+    cont_cnt = extend_all(dss, sas, ks, q, 0, plen + w, plen, out_prompt, out_cont)
+    return prompt_cnt, cont_cnt
+
+
+@nb.njit(cache=True, nogil=True)
+def longest_suffix(dss, sas, ks, q, ntok, w, out):
+    """Largest L such that the last L tokens of ``q`` (``ntok`` tokens) occur; ranges into ``out``.
+
+    Occurrence is monotone in L (a suffix of an occurring string occurs), so binary lifting then
+    bisection finds it with O(log ntok) searches.
+    """
+    tmp = np.empty_like(out)
+    l_lo = 0
+    l_hi = 1
+    while True:
+        if l_hi > ntok:
+            l_hi = ntok + 1
+            break
+        if find_all(dss, sas, ks, q, (ntok - l_hi) * w, l_hi * w, tmp) == 0:
+            break
+        l_lo = l_hi
+        l_hi <<= 1
+    while l_hi - l_lo > 1:
+        mid = (l_lo + l_hi) >> 1
+        if find_all(dss, sas, ks, q, (ntok - mid) * w, mid * w, tmp) == 0:
+            l_hi = mid
+        else:
+            l_lo = mid
+    find_all(dss, sas, ks, q, (ntok - l_lo) * w, l_lo * w, out)
+    return l_lo
+
+
+@nb.njit(cache=True, nogil=True)
+def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
+    """∞-gram scoring of every token of one text in one pass.
+
+    For position i: L_i = longest suffix of tokens[:i] that occurs. L_{i+1} <= L_i + 1, and the
+    range of tokens[i-L_i : i+1] (suffix + next token) is the continuation range already computed
+    for position i, so a position costs one one-token range refinement, plus a fresh search only
+    when the match shrinks (at most as many times as it grew): amortised O(1) searches per token.
+    """
+    nsh = len(dss)
+    cur = np.empty((nsh, 2), dtype=np.int64)
+    nxt = np.empty((nsh, 2), dtype=np.int64)
+    # position 0: empty suffix, its range is everything
+    L = 0
+    pc = 0
+    for s in range(nsh):
+        cur[s, 0] = 0
+        cur[s, 1] = sas[s].shape[0] // ks[s]
+        pc += cur[s, 1]
+    for i in range(ntok):
+        # cur holds the ranges of tokens[i-L:i], pc its count (> 0)
+        cc = extend_all(dss, sas, ks, q, (i - L) * w, (L + 1) * w, L * w, cur, nxt)
+        suffix_lens[i] = L
+        prompt_cnts[i] = pc
+        cont_cnts[i] = cc
+        if i + 1 == ntok:
+            break
+        if cc > 0:
+            L += 1
+            pc = cc
+            for s in range(nsh):
+                cur[s, 0] = nxt[s, 0]
+                cur[s, 1] = nxt[s, 1]
+        else:
+            # shrink: the longest suffix of tokens[:i+1] that occurs has length <= L
+            L2 = L
+            while True:
+                if L2 == 0:
+                    pc = 0
+                    for s in range(nsh):
+                        cur[s, 0] = 0
+                        cur[s, 1] = sas[s].shape[0] // ks[s]
+                        pc += cur[s, 1]
+                    break
+                c = find_all(dss, sas, ks, q, (i + 1 - L2) * w, L2 * w, cur)
+                if c > 0:
+                    pc = c
+                    break
+                L2 -= 1
+            L = L2
+
+
+@nb.njit(cache=True, nogil=True)
+def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt):
+    """For every start l: length of the longest prefix of tokens[l:] that occurs, and its count.
+
+    Two pointers: the end r of the match never moves left as l advances, so the text costs O(n)
+    searches (one fresh search per start, one one-token refinement per step of r).
+    """
+    nsh = len(dss)
+    cur = np.empty((nsh, 2), dtype=np.int64)
+    nxt = np.empty((nsh, 2), dtype=np.int64)
+    r = 0
+    for l in range(ntok):
+        if r < l:
+            r = l
+        # range of tokens[l:r]
+        if r > l:
+            cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
+        else:
+            cnt = 0
+            for s in range(nsh):
+                cur[s, 0] = 0
+                cur[s, 1] = sas[s].shape[0] // ks[s]
+                cnt += cur[s, 1]
+        while r < ntok:
+            c = extend_all(dss, sas, ks, q, l * w, (r - l + 1) * w, (r - l) * w, cur, nxt)
+            if c == 0:
+                break
+            r += 1
+            cnt = c
+            for s in range(nsh):
+                cur[s, 0] = nxt[s, 0]
+                cur[s, 1] = nxt[s, 1]
+        out_len[l] = r - l
+        out_cnt[l] = cnt if r > l else 0

@@ -1,0 +1,1 @@
+"""The on-disk index format: manifest, shard files, foreign (infini-gram) layouts."""

@@ -1,0 +1,488 @@
+"""``Index``: the query API over one or many shards (and index directories).
+
+Each public method validates its arguments, converts text to token ids with the index's own
+tokenizer, calls a numba kernel from :mod:`anygram.engine` over memory-mapped arrays, and returns
+a frozen dataclass from :mod:`anygram.results`. Kernels release the GIL, so an ``Index`` can be
+shared by threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import QueryDefaults
+from .engine import _multi, _ntd
+from .engine._search import SuffixArrayCorrupt
+from .errors import CorruptIndexError, IndexFormatError, QueryError
+from .format.open import OpenedIndex, open_index_dirs
+from .results import (
+    CountResult,
+    CreativityResult,
+    DocResult,
+    FindResult,
+    IndexInfo,
+    InfgramNtdResult,
+    InfgramProbResult,
+    LongestMatch,
+    LongestMatchesResult,
+    NtdResult,
+    ProbResult,
+    ScoreResult,
+    SearchDocsResult,
+    ShardInfo,
+    TokenProb,
+)
+from .tokenizers import DTYPE_BY_WIDTH, check_token_ids, separator_id
+
+Query = str | Sequence[int] | np.ndarray
+
+
+def open(  # noqa: A001 - the natural name: anygram.open(path)
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    verify: str = "auto",
+    eos_token_id: int | None = None,
+    token_width: int | None = None,
+    tokenizer: str | os.PathLike[str] | None = None,
+    defaults: QueryDefaults | None = None,
+) -> Index:
+    """Open one index directory, or several whose shards are queried together.
+
+    ``verify``: ``"auto"`` checks sizes, structure and the checksums of small files (all files of
+    small indexes); ``"full"`` checksums every file; ``"sizes"`` skips checksums. Directories
+    built by the official infini-gram indexer are opened read-only too (pass ``token_width`` and
+    ``tokenizer`` if they cannot be inferred).
+    """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths:
+        raise IndexFormatError("no index path given")
+    if verify not in ("auto", "full", "sizes"):
+        raise QueryError(f"verify must be 'auto', 'full' or 'sizes', not {verify!r}")
+    opened = open_index_dirs([Path(p) for p in paths], verify=verify, eos_token_id=eos_token_id, token_width=token_width, tokenizer=tokenizer)
+    return Index(opened, defaults or QueryDefaults())
+
+
+class Index:
+    """A read-only, thread-safe view of an index; create it with :func:`anygram.open`."""
+
+    def __init__(self, opened: OpenedIndex, defaults: QueryDefaults) -> None:
+        self._o = opened
+        self.defaults = defaults
+        self.token_width = opened.token_width
+        self.eos_token_id = opened.eos_token_id
+        self.tokenizer = opened.tokenizer
+        self.shards = opened.shards
+        self._dss = tuple(s.ds for s in self.shards)
+        self._sas = tuple(s.sa for s in self.shards)
+        self._ks = np.array([s.ptr_size for s in self.shards], dtype=np.int64)
+        self._doc_base = np.cumsum([0] + [s.doc_cnt for s in self.shards]).astype(np.int64)
+        self._pool: ThreadPoolExecutor | None = None
+
+    # ------------------------------------------------------------------ basics
+    def __repr__(self) -> str:
+        return f"<anygram.Index {', '.join(map(str, self._o.paths))}: {self.total_tokens} tokens, {self.total_docs} docs, {len(self.shards)} shards>"
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the worker threads (memory maps close when the Index is garbage-collected)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens in all shards, document separators included (infini-gram's ``count([])``)."""
+        return sum(s.tok_cnt for s in self.shards)
+
+    @property
+    def total_docs(self) -> int:
+        return sum(s.doc_cnt for s in self.shards)
+
+    @property
+    def num_shards(self) -> int:
+        return len(self.shards)
+
+    def info(self) -> IndexInfo:
+        shards = [
+            ShardInfo(path=s.name, tokens=s.tok_cnt, docs=s.doc_cnt, ds_bytes=s.ds_size, sa_bytes=int(s.sa.shape[0]), ptr_size=s.ptr_size)
+            for s in self.shards
+        ]
+        total = self._o.index_bytes
+        return IndexInfo(
+            path=[str(p) for p in self._o.paths],
+            format=self._o.format,
+            format_version=self._o.format_version,
+            tokenizer=self._o.tokenizer_spec,
+            token_width=self.token_width,
+            eos_token_id=self.eos_token_id,
+            total_tokens=self.total_tokens,
+            total_docs=self.total_docs,
+            index_bytes=total,
+            bytes_per_token=total / self.total_tokens if self.total_tokens else 0.0,
+            shards=shards,
+            build=self._o.build,
+        )
+
+    # ------------------------------------------------------------ conversion
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of ``text`` with the index's tokenizer."""
+        return [int(t) for t in self._encode(text)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Text of token ids (invalid UTF-8 replaced); raises QueryError for an ids-only index."""
+        if self.tokenizer is None:
+            raise QueryError("this index has no known tokenizer: query with token ids")
+        return self.tokenizer.decode(list(ids))
+
+    def _encode(self, text: str) -> np.ndarray:
+        if self.tokenizer is None:
+            raise QueryError("this index has no known tokenizer: pass token ids instead of text")
+        ids = self.tokenizer.encode(text)
+        return check_token_ids(ids, self.token_width, "tokenized text")
+
+    def _ids(self, query: Query, what: str = "query") -> np.ndarray:
+        if isinstance(query, str):
+            ids = self._encode(query)
+        elif isinstance(query, (bytes, bytearray)):
+            raise QueryError(f"{what}: pass text as str or token ids as a list of ints, not bytes")
+        else:
+            ids = check_token_ids(query, self.token_width, what)
+        if ids.shape[0] > self.defaults.max_query_tokens:
+            raise QueryError(f"{what} has {ids.shape[0]} tokens; the limit is {self.defaults.max_query_tokens}")
+        return np.ascontiguousarray(ids, dtype=DTYPE_BY_WIDTH[self.token_width])
+
+    def _token(self, cont: int | str, what: str = "cont") -> np.ndarray:
+        if isinstance(cont, str):
+            ids = self._encode(cont)
+            if ids.shape[0] != 1:
+                raise QueryError(f"{what} {cont!r} is {ids.shape[0]} tokens, not one: pass a token id")
+            return ids
+        if isinstance(cont, (bool, np.bool_)) or not isinstance(cont, (int, np.integer)):
+            raise QueryError(f"{what} must be a token id (int) or a one-token string")
+        return check_token_ids([int(cont)], self.token_width, what)
+
+    @staticmethod
+    def _bytes(ids: np.ndarray) -> np.ndarray:
+        return ids.view(np.uint8)
+
+    def _ranges(self) -> np.ndarray:
+        return np.empty((len(self.shards), 2), dtype=np.int64)
+
+    def _run(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except SuffixArrayCorrupt as exc:
+            raise CorruptIndexError(f"{', '.join(map(str, self._o.paths))}: {exc} (index corrupted; rebuild it)") from None
+
+    def _positive(self, value: Any, name: str, default: Any, limit: int | None = None) -> int:
+        if value is None:
+            value = default
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise QueryError(f"{name} must be a positive integer, not {value!r}")
+        if limit is not None and value > limit:
+            raise QueryError(f"{name}={value} exceeds the limit of {limit}")
+        return int(value)
+
+    # ----------------------------------------------------------------- counts
+    def find(self, query: Query) -> FindResult:
+        """Suffix-array ranges of ``query`` per shard (``[start, end)`` ranks) and the total count."""
+        qb = self._bytes(self._ids(query))
+        out = self._ranges()
+        cnt = self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], out)
+        return FindResult(cnt=int(cnt), segment_by_shard=[(int(a), int(b)) for a, b in out])
+
+    def count(self, query: Query) -> CountResult:
+        """Occurrences of ``query`` (text or token ids); ``count([])`` is the total number of tokens."""
+        qb = self._bytes(self._ids(query))
+        out = self._ranges()
+        return CountResult(count=int(self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], out)))
+
+    def count_batch(self, queries: Sequence[Query]) -> list[CountResult]:
+        """Counts of many queries in one call (split over threads for large batches)."""
+        encoded = [self._bytes(self._ids(q, f"queries[{i}]")) for i, q in enumerate(queries)]
+        if not encoded:
+            return []
+        counts = self._parallel_batch(encoded)
+        return [CountResult(count=int(c)) for c in counts]
+
+    def _parallel_batch(self, encoded: list[np.ndarray]) -> np.ndarray:
+        offs = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([e.shape[0] for e in encoded], out=offs[1:])
+        buf = np.concatenate(encoded) if offs[-1] else np.zeros(0, dtype=np.uint8)
+        out = np.zeros(len(encoded), dtype=np.int64)
+        threads = min(self.defaults.threads, max(1, len(encoded) // 64))
+        if threads <= 1:
+            self._run(_multi.count_batch, self._dss, self._sas, self._ks, buf, offs, out)
+            return out
+        bounds = np.linspace(0, len(encoded), threads + 1).astype(np.int64)
+
+        def part(i: int) -> None:
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            self._run(_multi.count_batch, self._dss, self._sas, self._ks, buf, offs[a : b + 1], out[a:b])
+
+        list(self._executor().map(part, range(threads)))
+        return out
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.defaults.threads, thread_name_prefix="anygram")
+        return self._pool
+
+    # ---------------------------------------------------------- probabilities
+    def prob(self, prompt: Query, cont: int | str) -> ProbResult:
+        """n-gram probability of token ``cont`` after ``prompt``; ``prob`` is -1 when the prompt is absent."""
+        p = self._ids(prompt, "prompt")
+        c = self._token(cont)
+        pc, cc = self._prob_counts(p, c)
+        return ProbResult(prompt_cnt=pc, cont_cnt=cc, prob=(cc / pc) if pc else -1.0)
+
+    def _prob_counts(self, p: np.ndarray, c: np.ndarray) -> tuple[int, int]:
+        q = self._bytes(np.concatenate([p, c]))
+        a, b = self._ranges(), self._ranges()
+        pc, cc = self._run(_multi.prob_all, self._dss, self._sas, self._ks, q, p.shape[0] * self.token_width, self.token_width, a, b)
+        return int(pc), int(cc)
+
+    def prob_batch(self, items: Sequence[tuple[Query, int | str]]) -> list[ProbResult]:
+        """``prob`` of many (prompt, cont) pairs."""
+        return [self.prob(p, c) for p, c in items]
+
+    def ntd(self, prompt: Query, max_support: int | None = None) -> NtdResult:
+        """Distribution of the token after ``prompt`` (exact unless ``max_support`` asks for sampling).
+
+        The end of a document counts as ``eos_token_id``. With ``max_support``, a prompt with more
+        than that many occurrences is sampled as infini-gram does (``approx=True``).
+        """
+        p = self._ids(prompt, "prompt")
+        ranges = self._ranges()
+        qb = self._bytes(p)
+        cnt = int(self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], ranges))
+        return self._ntd_from_ranges(ranges, cnt, qb.shape[0], max_support)
+
+    def _ntd_from_ranges(self, ranges: np.ndarray, cnt: int, m: int, max_support: int | None) -> NtdResult:
+        if cnt == 0:
+            return NtdResult(prompt_cnt=0, result_by_token_id={}, approx=False)
+        ms = max_support if max_support is not None else self.defaults.max_support
+        unit = 1
+        if ms is not None:
+            ms = self._positive(ms, "max_support", ms)
+            while cnt > unit * ms:
+                unit <<= 1
+        w = self.token_width
+        cap_tokens = (1 << (8 * w)) + 1
+
+        def one(s: int) -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = int(ranges[s, 0]), int(ranges[s, 1])
+            if hi <= lo:
+                return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            sh = self.shards[s]
+            if unit == 1:
+                size = min(hi - lo, cap_tokens)
+                toks = np.empty(size, np.int64)
+                cnts = np.empty(size, np.int64)
+                nd = self._run(_ntd.ntd_exact, sh.ds, sh.sa, sh.ptr_size, lo, hi, m, w, self.eos_token_id, toks, cnts)
+            else:
+                size = min(hi - lo, 4 * ms + 64) * 2 + 64  # type: ignore[operator]
+                while True:
+                    toks = np.empty(size, np.int64)
+                    cnts = np.empty(size, np.int64)
+                    nd = self._run(_ntd.ntd_sampled, sh.ds, sh.sa, sh.ptr_size, lo, hi, m, w, self.eos_token_id, unit, toks, cnts)
+                    if nd >= 0:
+                        break
+                    size *= 2
+            return toks[:nd], cnts[:nd]
+
+        parts = self._map_shards(one, ranges)
+        toks = np.concatenate([t for t, _ in parts])
+        cnts = np.concatenate([c for _, c in parts])
+        uniq, inv = np.unique(toks, return_inverse=True)
+        sums = np.zeros(uniq.shape[0], dtype=np.int64)
+        np.add.at(sums, inv, cnts)
+        total = int(sums.sum())
+        dist = {int(t): TokenProb(cont_cnt=int(c), prob=int(c) / total) for t, c in zip(uniq, sums)}
+        return NtdResult(prompt_cnt=total, result_by_token_id=dist, approx=unit > 1)
+
+    def _map_shards(self, fn: Any, ranges: np.ndarray) -> list[Any]:
+        busy = [s for s in range(len(self.shards)) if ranges[s, 1] > ranges[s, 0]]
+        big = sum(int(ranges[s, 1] - ranges[s, 0]) for s in busy) > 100_000
+        if len(busy) > 1 and big and self.defaults.threads > 1:
+            return list(self._executor().map(fn, busy))
+        return [fn(s) for s in busy]
+
+    def ntd_batch(self, prompts: Sequence[Query], max_support: int | None = None) -> list[NtdResult]:
+        """``ntd`` of many prompts."""
+        return [self.ntd(p, max_support) for p in prompts]
+
+    def _longest_suffix(self, p: np.ndarray) -> tuple[int, np.ndarray]:
+        out = self._ranges()
+        L = self._run(_multi.longest_suffix, self._dss, self._sas, self._ks, self._bytes(p), p.shape[0], self.token_width, out)
+        return int(L), out
+
+    def infgram_prob(self, prompt: Query, cont: int | str) -> InfgramProbResult:
+        """∞-gram probability: ``prob`` after the longest suffix of ``prompt`` that occurs (``suffix_len`` tokens)."""
+        p = self._ids(prompt, "prompt")
+        c = self._token(cont)
+        L, _ = self._longest_suffix(p)
+        pc, cc = self._prob_counts(p[p.shape[0] - L :], c)
+        return InfgramProbResult(prompt_cnt=pc, cont_cnt=cc, prob=(cc / pc) if pc else -1.0, suffix_len=L)
+
+    def infgram_ntd(self, prompt: Query, max_support: int | None = None) -> InfgramNtdResult:
+        """Next-token distribution after the longest suffix of ``prompt`` that occurs."""
+        p = self._ids(prompt, "prompt")
+        L, ranges = self._longest_suffix(p)
+        cnt = int((ranges[:, 1] - ranges[:, 0]).sum())
+        r = self._ntd_from_ranges(ranges, cnt, L * self.token_width, max_support)
+        return InfgramNtdResult(prompt_cnt=r.prompt_cnt, result_by_token_id=r.result_by_token_id, approx=r.approx, suffix_len=L)
+
+    # ------------------------------------------------------ whole-text passes
+    def score(self, text_or_ids: Query) -> ScoreResult:
+        """∞-gram probability of every token given all tokens before it, in one pass, and the perplexity."""
+        ids = self._ids(text_or_ids, "text")
+        n = ids.shape[0]
+        sl = np.zeros(n, np.int64)
+        pc = np.zeros(n, np.int64)
+        cc = np.zeros(n, np.int64)
+        if n:
+            self._run(_multi.score_pass, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, sl, pc, cc)
+        probs = np.where(pc > 0, cc / np.maximum(pc, 1), -1.0)
+        zeros = int(np.count_nonzero(probs <= 0))
+        if n == 0:
+            ppl = math.nan
+        elif zeros:
+            ppl = math.inf
+        else:
+            ppl = float(np.exp(-np.mean(np.log(probs))))
+        return ScoreResult(
+            token_ids=[int(t) for t in ids],
+            probs=[float(x) for x in probs],
+            suffix_lens=[int(x) for x in sl],
+            prompt_cnts=[int(x) for x in pc],
+            cont_cnts=[int(x) for x in cc],
+            perplexity=ppl,
+            zero_prob_tokens=zeros,
+            mean_suffix_len=float(sl.mean()) if n else 0.0,
+        )
+
+    def _longest_prefixes(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = ids.shape[0]
+        lens = np.zeros(n, np.int64)
+        cnts = np.zeros(n, np.int64)
+        if n:
+            self._run(_multi.longest_prefixes, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, lens, cnts)
+        return lens, cnts
+
+    def creativity(self, query: Query) -> CreativityResult:
+        """infini-gram's ``creativity``: ``rs[l]`` = end of the longest span starting at ``l`` found in the corpus."""
+        ids = self._ids(query)
+        lens, _ = self._longest_prefixes(ids)
+        return CreativityResult(rs=[int(l + x) for l, x in enumerate(lens)])
+
+    def longest_matches(self, query: Query) -> LongestMatchesResult:
+        """For every start position: the longest span found in the corpus and its count."""
+        ids = self._ids(query)
+        lens, cnts = self._longest_prefixes(ids)
+        return LongestMatchesResult(
+            token_ids=[int(t) for t in ids],
+            matches=[LongestMatch(start=i, length=int(a), count=int(b)) for i, (a, b) in enumerate(zip(lens, cnts))],
+        )
+
+    # -------------------------------------------------------------- documents
+    def _doc_window(self, s: int, local_ix: int, disp_start: int | None, disp_end: int | None, ptr: int | None) -> DocResult:
+        sh = self.shards[s]
+        w = self.token_width
+        doc_start = int(sh.od[local_ix]) + w
+        doc_end = int(sh.od[local_ix + 1]) if local_ix + 1 < sh.doc_cnt else sh.ds_size
+        if not (0 < doc_start <= doc_end <= sh.ds_size):
+            raise CorruptIndexError(f"shard {sh.name}: document {local_ix} has invalid offsets")
+        a = doc_start if disp_start is None else max(doc_start, disp_start)
+        b = doc_end if disp_end is None else min(doc_end, disp_end)
+        b = max(a, b)
+        ids = np.frombuffer(bytes(sh.ds[a:b]), dtype=DTYPE_BY_WIDTH[w])
+        needle = 0 if ptr is None else max(0, (ptr - a) // w)
+        text = ""
+        if self.tokenizer is not None:
+            text = self.tokenizer.decode(ids)
+        return DocResult(
+            doc_ix=int(self._doc_base[s] + local_ix),
+            doc_len=(doc_end - doc_start) // w,
+            disp_len=(b - a) // w,
+            needle_offset=needle,
+            metadata=sh.metadata(local_ix),
+            token_ids=[int(t) for t in ids],
+            text=text,
+            shard=s,
+            ptr=int(ptr if ptr is not None else doc_start),
+        )
+
+    def _check_shard(self, s: Any) -> int:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < len(self.shards):
+            raise QueryError(f"shard must be an integer in [0, {len(self.shards)})")
+        return int(s)
+
+    def get_doc_by_ptr(self, shard: int, ptr: int, max_disp_len: int | None = None, needle_len: int = 0) -> DocResult:
+        """The document containing byte offset ``ptr`` of a shard, ``max_disp_len`` tokens around it."""
+        s = self._check_shard(shard)
+        sh = self.shards[s]
+        mdl = self._positive(max_disp_len, "max_disp_len", self.defaults.max_disp_len, self.defaults.max_disp_len_limit)
+        w = self.token_width
+        if isinstance(ptr, bool) or not isinstance(ptr, (int, np.integer)) or not 0 <= ptr < sh.ds_size or ptr % w:
+            raise QueryError(f"ptr must be a multiple of {w} in [0, {sh.ds_size})")
+        ptr = int(ptr)
+        local = int(np.searchsorted(sh.od, np.uint64(ptr), side="right")) - 1
+        if local < 0:
+            raise CorruptIndexError(f"shard {sh.name}: no document contains offset {ptr}")
+        before = mdl // 2
+        after = (mdl + 1) // 2
+        return self._doc_window(s, local, ptr - w * before, ptr + w * after, ptr)
+
+    def get_doc_by_rank(self, shard: int, rank: int, max_disp_len: int | None = None) -> DocResult:
+        """The document around the suffix at ``rank`` of a shard's suffix array."""
+        s = self._check_shard(shard)
+        sh = self.shards[s]
+        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < sh.tok_cnt:
+            raise QueryError(f"rank must be an integer in [0, {sh.tok_cnt})")
+        from .engine._search import read_ptr
+
+        ptr = int(self._run(read_ptr, sh.sa, int(rank), sh.ptr_size, sh.ds_size))
+        return self.get_doc_by_ptr(s, ptr, max_disp_len)
+
+    def get_doc_by_ix(self, doc_ix: int, max_disp_len: int | None = None) -> DocResult:
+        """Document number ``doc_ix`` (over all shards), its first ``max_disp_len`` tokens."""
+        if isinstance(doc_ix, bool) or not isinstance(doc_ix, (int, np.integer)) or not 0 <= doc_ix < self.total_docs:
+            raise QueryError(f"doc_ix must be an integer in [0, {self.total_docs})")
+        mdl = self._positive(max_disp_len, "max_disp_len", self.defaults.max_disp_len, self.defaults.max_disp_len_limit)
+        s = int(np.searchsorted(self._doc_base, doc_ix, side="right")) - 1
+        local = int(doc_ix - self._doc_base[s])
+        sh = self.shards[s]
+        start = int(sh.od[local]) + self.token_width
+        return self._doc_window(s, local, start, start + mdl * self.token_width, None)
+
+    def search_docs(self, query: Query, maxnum: int | None = None, max_disp_len: int | None = None, seed: int | None = None) -> SearchDocsResult:
+        """Up to ``maxnum`` occurrences sampled uniformly (with replacement, as infini-gram), with their documents."""
+        n = self._positive(maxnum, "maxnum", self.defaults.maxnum, self.defaults.max_maxnum)
+        mdl = self._positive(max_disp_len, "max_disp_len", self.defaults.max_disp_len, self.defaults.max_disp_len_limit)
+        fr = self.find(query)
+        if fr.cnt == 0:
+            return SearchDocsResult(cnt=0, approx=False, idxs=[], documents=[])
+        rng = random.Random(seed)
+        sizes = [b - a for a, b in fr.segment_by_shard]
+        idxs = sorted(rng.randrange(fr.cnt) for _ in range(n))
+        docs = []
+        base = np.cumsum([0] + sizes)
+        for idx in idxs:
+            s = int(np.searchsorted(base, idx, side="right")) - 1
+            rank = fr.segment_by_shard[s][0] + (idx - int(base[s]))
+            docs.append(self.get_doc_by_rank(s, rank, mdl))
+        return SearchDocsResult(cnt=fr.cnt, approx=False, idxs=idxs, documents=docs)
