@@ -82,6 +82,33 @@ class ByteTokenizer:
         return "UTF-8 bytes"
 
 
+class IdsTokenizer:
+    """Stand-in for pre-tokenized corpora built without a known tokenizer: queries take token ids."""
+
+    def __init__(self, token_width: int, eos_token_id: int | None = None) -> None:
+        if token_width not in (1, 2, 4):
+            raise TokenizerError(f"token_width must be 1, 2 or 4, not {token_width}")
+        self.token_width = token_width
+        self.vocab_size = separator_id(token_width)
+        self.dtype = DTYPE_BY_WIDTH[token_width]
+        self.eos_token_id = separator_id(token_width) if eos_token_id is None else int(eos_token_id)
+
+    def encode(self, text: str) -> np.ndarray:
+        raise TokenizerError("this index was built from token ids without a tokenizer: query with token ids")
+
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        raise TokenizerError("this index was built from token ids without a tokenizer")
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return " ".join(str(int(i)) for i in ids)
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "ids", "vocab_size": self.vocab_size}
+
+    def describe(self) -> str:
+        return f"token ids ({self.token_width}-byte)"
+
+
 class HFTokenizer:
     """A Hugging Face ``tokenizers`` tokenizer loaded offline from a tokenizer.json file."""
 

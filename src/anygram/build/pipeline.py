@@ -32,7 +32,8 @@ from ..errors import BuildError
 from ..format.manifest import FileEntry, Manifest, ShardEntry, write_json_atomic
 from ..readers import SkipReport, estimate_bytes, iter_documents
 from ..results import BuildSummary
-from ..tokenizers import HFTokenizer, Tokenizer, load_tokenizer
+from ..errors import QueryError
+from ..tokenizers import HFTokenizer, IdsTokenizer, Tokenizer, check_token_ids, load_tokenizer
 from .resources import BUILD_BYTES_PER_BYTE, PeakRSS, default_max_memory, parse_size
 from .shard_writer import ShardWriter
 from .suffix_array import INT32_LIMIT, build_table
@@ -71,6 +72,8 @@ def build(
     workers: int | None = None,
     shard_tokens: int | None = None,
     text_field: str = "text",
+    ids_field: str | None = None,
+    token_width: int | None = None,
     on_error: str = "skip",
     include: Iterable[str] = (),
     exclude: Iterable[str] = (),
@@ -88,9 +91,11 @@ def build(
     out = Path(output)
     if on_error not in ("skip", "fail"):
         raise BuildError(f"on_error must be 'skip' or 'fail', not {on_error!r}")
+    mem = parse_size(max_memory) or default_max_memory()
+    nworkers = max(1, workers or (os.cpu_count() or 1))
     cfg = BuildConfig(
-        max_memory=parse_size(max_memory) or default_max_memory(),
-        workers=max(1, workers or (os.cpu_count() or 1)),
+        max_memory=mem,
+        workers=nworkers,
         shard_tokens=shard_tokens,
         text_field=text_field,
         on_error=on_error,
@@ -98,19 +103,26 @@ def build(
         exclude=tuple(exclude),
         progress=progress,
     )
-    if out.exists():
-        if not overwrite:
-            raise BuildError(f"{out} already exists (use overwrite=True / --overwrite to replace it)")
-    tok = tokenizer if (tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike))) else load_tokenizer(tokenizer, eos_token_id)
-    width = tok.token_width
-    estimate = estimate_bytes(paths, cfg.include, cfg.exclude)
-    assert cfg.max_memory is not None and cfg.workers is not None  # set above
-    if cfg.shard_tokens:
-        if cfg.shard_tokens < 1:
-            raise BuildError("shard_tokens must be positive")
-        shard_bytes = cfg.shard_tokens * width
+    if out.exists() and not overwrite:
+        raise BuildError(f"{out} already exists (use overwrite=True / --overwrite to replace it)")
+    if tokenizer is not None and not isinstance(tokenizer, (str, os.PathLike)):
+        tok = tokenizer
+    elif ids_field is not None and tokenizer is None:
+        tok = IdsTokenizer(token_width or 2, eos_token_id)
     else:
-        shard_bytes = plan_shard_bytes(estimate * (width if isinstance(tok, HFTokenizer) else 1) // (4 if isinstance(tok, HFTokenizer) else 1), cfg.max_memory, cfg.workers, width)
+        tok = load_tokenizer(tokenizer, eos_token_id)
+    width = tok.token_width
+    if token_width is not None and token_width != width and not isinstance(tok, IdsTokenizer):
+        raise BuildError(f"token_width={token_width} does not match the tokenizer's ({width})")
+    estimate = estimate_bytes(paths, cfg.include, cfg.exclude)
+    if shard_tokens is not None:
+        if shard_tokens < 1:
+            raise BuildError("shard_tokens must be positive")
+        shard_bytes = shard_tokens * width
+    else:
+        # byte-level: one token per byte of text; subword tokenizers: ~4 bytes of text per token
+        est_token_bytes = estimate if width == 1 and not isinstance(tok, HFTokenizer) else estimate // 4 * width
+        shard_bytes = plan_shard_bytes(est_token_bytes, mem, nworkers, width)
     params = {
         "inputs": [str(Path(p).resolve()) for p in paths],
         "tokenizer": tok.spec(),
@@ -118,6 +130,7 @@ def build(
         "eos_token_id": tok.eos_token_id,
         "shard_bytes": shard_bytes,
         "text_field": cfg.text_field,
+        "ids_field": ids_field,
         "include": list(cfg.include),
         "exclude": list(cfg.exclude),
         "on_error": cfg.on_error,
@@ -142,13 +155,13 @@ def build(
 
     with PeakRSS() as rss:
         ctx = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx) as pool:
             futures: dict[int, Future[dict[str, Any]]] = {}
             for sh in state["shards"]:
                 n = sh["n"]
                 if str(n) not in state["tables"]:
                     futures[n] = pool.submit(build_table, work / f"tokenized.{n}", work / f"table.{n}", width)
-            _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futures, estimate)
+            _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futures, estimate, ids_field)
             bar = _bar(len(futures), "suffix arrays", "shard", cfg.progress)
             try:
                 for n, fut in sorted(futures.items()):
@@ -200,12 +213,13 @@ def build(
     return summary
 
 
-def _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futures, estimate) -> None:  # noqa: ANN001
+def _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futures, estimate, ids_field) -> None:  # noqa: ANN001
     skip_docs = state["docs_consumed"]
     docs = iter_documents(
-        paths, text_field=cfg.text_field, include=cfg.include, exclude=cfg.exclude, report=report, skip_empty=True
+        paths, text_field=cfg.text_field, ids_field=ids_field, include=cfg.include, exclude=cfg.exclude, report=report, skip_empty=True
     )
     n_next = len(state["shards"])
+    width1 = tok.token_width == 1 and not isinstance(tok, HFTokenizer)
     writer: ShardWriter | None = None
     consumed = 0
     bar = _bar(estimate, "reading", "B", cfg.progress)
@@ -216,8 +230,20 @@ def _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futur
         nonlocal writer, n_next
         if not batch:
             return
-        encoded = tok.encode_batch([d.text for d in batch])
+        if ids_field is not None:
+            encoded = []
+            for d in batch:
+                try:
+                    encoded.append(check_token_ids(d.ids, tok.token_width, "document"))
+                except QueryError as exc:
+                    report.skip("token id out of range", f"{d.path}:{d.linenum + 1}", str(exc))
+                    encoded.append(None)
+        else:
+            encoded = tok.encode_batch([d.text for d in batch])
         for doc, ids in zip(batch, encoded):
+            if ids is None:
+                state["docs_consumed"] += 1
+                continue
             nbytes = (ids.shape[0] + 1) * tok.token_width
             if writer is not None and writer.ds_bytes and writer.ds_bytes + nbytes > shard_bytes:
                 close_shard()
@@ -227,7 +253,7 @@ def _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futur
                 continue
             if writer is None:
                 writer = ShardWriter(work, n_next, tok.token_width)
-            writer.add(ids, doc.meta_record(), len(doc.text))
+            writer.add(ids, doc.meta_record(), ids.nbytes if (doc.ids is not None or width1) else len(doc.text.encode("utf-8")))
             state["docs_consumed"] += 1
         batch.clear()
 
@@ -250,7 +276,7 @@ def _tokenize_all(paths, tok, cfg, state, work, shard_bytes, report, pool, futur
             if consumed <= skip_docs:
                 continue
             batch.append(doc)
-            size = len(doc.text)
+            size = len(doc.text) if doc.ids is None else 4 * len(doc.ids)
             batch_bytes += size
             bar.update(size)
             if len(batch) >= BATCH_DOCS or batch_bytes >= BATCH_BYTES:

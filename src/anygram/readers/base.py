@@ -19,6 +19,12 @@ class Document:
     path: str  # file path relative to the input root (or the file name)
     linenum: int  # 0-based record number inside the file (0 for whole-file documents)
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: pre-tokenized documents (``ids_field``) carry their token ids; ``text`` is then ""
+    ids: list[int] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.ids if self.ids is not None else not self.text
 
     def meta_record(self) -> dict[str, Any]:
         """The metadata line stored in the index (infini-gram's shape)."""

@@ -81,24 +81,31 @@ def iter_documents(
     paths: Iterable[str | os.PathLike[str]],
     *,
     text_field: str = "text",
+    ids_field: str | None = None,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     report: SkipReport | None = None,
     skip_empty: bool = True,
 ) -> Iterator[Document]:
-    """Stream every document of every input, skipping (and counting) bad records."""
+    """Stream every document of every input, skipping (and counting) bad records.
+
+    With ``ids_field``, JSONL/parquet records hold pre-tokenized documents: a list of token ids
+    in that field (the text field is then optional and ignored).
+    """
     report = report if report is not None else SkipReport()
     for f, root in list_inputs(paths, include, exclude):
         rel = f.relative_to(root).as_posix()
         kind = _kind(f)
         if kind == "jsonl":
-            docs = _iter_jsonl(f, rel, text_field, report)
+            docs = _iter_jsonl(f, rel, text_field, report, ids_field)
         elif kind == "parquet":
-            docs = _iter_parquet(f, rel, text_field, report)
+            docs = _iter_parquet(f, rel, text_field, report, ids_field)
+        elif ids_field is not None:
+            raise CorpusError(f"{f}: pre-tokenized input (ids_field) must be JSONL or parquet")
         else:
             docs = _iter_text_file(f, rel, report)
         for doc in docs:
-            if skip_empty and not doc.text:
+            if skip_empty and doc.is_empty:
                 report.skip("empty document", f"{rel}:{doc.linenum + 1}")
                 continue
             yield doc
@@ -115,7 +122,13 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     return open(path, "rb")
 
 
-def _iter_jsonl(path: Path, rel: str, text_field: str, report: SkipReport) -> Iterator[Document]:
+def _ids_of(value: Any) -> list[int] | None:
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return None
+    return value
+
+
+def _iter_jsonl(path: Path, rel: str, text_field: str, report: SkipReport, ids_field: str | None = None) -> Iterator[Document]:
     try:
         fh = _open_binary(path)
     except OSError as exc:
@@ -139,6 +152,14 @@ def _iter_jsonl(path: Path, rel: str, text_field: str, report: SkipReport) -> It
             if not isinstance(rec, dict):
                 report.skip("record is not a JSON object", where)
                 continue
+            if ids_field is not None:
+                ids = _ids_of(rec.pop(ids_field, None))
+                if ids is None:
+                    report.skip(f"missing or non-integer-list field '{ids_field}'", where)
+                    continue
+                rec.pop(text_field, None)
+                yield Document(text="", path=rel, linenum=i, metadata=rec, ids=ids)
+                continue
             text = rec.pop(text_field, None)
             if not isinstance(text, str):
                 report.skip(f"missing or non-string field '{text_field}'", where)
@@ -146,21 +167,30 @@ def _iter_jsonl(path: Path, rel: str, text_field: str, report: SkipReport) -> It
             yield Document(text=text, path=rel, linenum=i, metadata=rec)
 
 
-def _iter_parquet(path: Path, rel: str, text_field: str, report: SkipReport) -> Iterator[Document]:
+def _iter_parquet(path: Path, rel: str, text_field: str, report: SkipReport, ids_field: str | None = None) -> Iterator[Document]:
     pq = require("pyarrow.parquet", "parquet", f"Reading {path.name}")
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types
         raise CorpusError(f"cannot read parquet file {path}: {exc}") from exc
-    if text_field not in pf.schema_arrow.names:
-        raise CorpusError(f"{path}: no column '{text_field}' (columns: {', '.join(pf.schema_arrow.names)})")
+    field_name = ids_field or text_field
+    if field_name not in pf.schema_arrow.names:
+        raise CorpusError(f"{path}: no column '{field_name}' (columns: {', '.join(pf.schema_arrow.names)})")
     row = 0
     for batch in pf.iter_batches(batch_size=4096):
         cols: dict[str, list[Any]] = batch.to_pydict()
-        texts = cols.pop(text_field)
+        texts = cols.pop(field_name)
+        if ids_field is not None:
+            cols.pop(text_field, None)
         for j, text in enumerate(texts):
             where = f"{rel}:{row + 1}"
-            if not isinstance(text, str):
+            if ids_field is not None:
+                ids = _ids_of(text)
+                if ids is None:
+                    report.skip(f"null or non-integer-list '{ids_field}'", where)
+                else:
+                    yield Document(text="", path=rel, linenum=row, metadata={k: _plain(v[j]) for k, v in cols.items()}, ids=ids)
+            elif not isinstance(text, str):
                 report.skip(f"null or non-string '{text_field}'", where)
             else:
                 meta = {k: _plain(v[j]) for k, v in cols.items()}
