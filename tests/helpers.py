@@ -1,0 +1,33 @@
+"""Shared test helpers: build small indexes from lists of documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import anygram
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def build_from_ids(tmp: Path, docs: Sequence[Sequence[int]], token_width: int = 2, shard_tokens: int | None = None, name: str = "idx", eos_token_id: int | None = None) -> anygram.Index:
+    """Index pre-tokenized documents (empty documents are skipped by the builder, as in real builds)."""
+    src = write_jsonl(tmp / f"{name}_src" / "docs.jsonl", [{"ids": list(map(int, d)), "n": i} for i, d in enumerate(docs)])
+    out = tmp / name
+    anygram.build(src, out, ids_field="ids", token_width=token_width, shard_tokens=shard_tokens, workers=1, eos_token_id=eos_token_id, overwrite=True)
+    return anygram.open(out)
+
+
+def build_from_texts(tmp: Path, texts: Sequence[str], shard_tokens: int | None = None, name: str = "idx", tokenizer: str | None = None) -> anygram.Index:
+    """Index texts (byte-level unless a tokenizer.json path is given)."""
+    src = write_jsonl(tmp / f"{name}_src" / "docs.jsonl", [{"text": t, "n": i} for i, t in enumerate(texts)])
+    out = tmp / name
+    anygram.build(src, out, tokenizer=tokenizer, shard_tokens=shard_tokens, workers=1, overwrite=True)
+    return anygram.open(out)
