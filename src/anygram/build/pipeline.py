@@ -154,8 +154,8 @@ def build(
     report.examples = list(state["skip_examples"])
 
     with PeakRSS() as rss:
-        ctx = get_context("spawn")
-        with ProcessPoolExecutor(max_workers=nworkers, mp_context=ctx) as pool:
+        pool_cm = _InlineExecutor() if nworkers == 1 else ProcessPoolExecutor(max_workers=nworkers, mp_context=get_context("spawn"))
+        with pool_cm as pool:
             futures: dict[int, Future[dict[str, Any]]] = {}
             for sh in state["shards"]:
                 n = sh["n"]
@@ -368,6 +368,24 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class _InlineExecutor:
+    """Runs jobs in the calling process (``workers=1``): no process start-up cost for small builds."""
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # delivered through the future, as a pool would
+            fut.set_exception(exc)
+        return fut
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 class _NoBar:
