@@ -85,6 +85,8 @@ class Index:
         self._ks = np.array([s.ptr_size for s in self.shards], dtype=np.int64)
         self._doc_base = np.cumsum([0] + [s.doc_cnt for s in self.shards]).astype(np.int64)
         self._pool: ThreadPoolExecutor | None = None
+        self._dtype = DTYPE_BY_WIDTH[self.token_width]
+        self._sep = separator_id(self.token_width)
 
     # ------------------------------------------------------------------ basics
     def __repr__(self) -> str:
@@ -150,19 +152,31 @@ class Index:
     def _encode(self, text: str) -> np.ndarray:
         if self.tokenizer is None:
             raise QueryError("this index has no known tokenizer: pass token ids instead of text")
-        ids = self.tokenizer.encode(text)
-        return check_token_ids(ids, self.token_width, "tokenized text")
+        # a tokenizer's ids are < vocab_size <= separator id (checked when the index was built)
+        return np.asarray(self.tokenizer.encode(text), dtype=self._dtype)
 
     def _ids(self, query: Query, what: str = "query") -> np.ndarray:
         if isinstance(query, str):
             ids = self._encode(query)
+        elif isinstance(query, list) and len(query) <= 64:
+            # fast path for short id lists: plain Python checks beat numpy's per-call overhead
+            sep = self._sep
+            for t in query:
+                if type(t) is not int and not isinstance(t, (int, np.integer)) or isinstance(t, bool):
+                    raise QueryError(f"{what} must be a list of integer token ids, got {type(t).__name__}")
+                if t < 0 or t >= sep:
+                    raise QueryError(
+                        f"{what} contains token id {t}, outside [0, {sep - 1}] for this index "
+                        f"({sep} is the document separator)"
+                    )
+            ids = np.array(query, dtype=self._dtype)
         elif isinstance(query, (bytes, bytearray)):
             raise QueryError(f"{what}: pass text as str or token ids as a list of ints, not bytes")
         else:
             ids = check_token_ids(query, self.token_width, what)
         if ids.shape[0] > self.defaults.max_query_tokens:
             raise QueryError(f"{what} has {ids.shape[0]} tokens; the limit is {self.defaults.max_query_tokens}")
-        return np.ascontiguousarray(ids, dtype=DTYPE_BY_WIDTH[self.token_width])
+        return ids if ids.dtype == self._dtype else ids.astype(self._dtype)
 
     def _token(self, cont: int | str, what: str = "cont") -> np.ndarray:
         if isinstance(cont, str):
@@ -375,18 +389,18 @@ class Index:
             mean_suffix_len=float(sl.mean()) if n else 0.0,
         )
 
-    def _longest_prefixes(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _longest_prefixes(self, ids: np.ndarray, need_counts: bool = True) -> tuple[np.ndarray, np.ndarray]:
         n = ids.shape[0]
         lens = np.zeros(n, np.int64)
         cnts = np.zeros(n, np.int64)
         if n:
-            self._run(_multi.longest_prefixes, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, lens, cnts)
+            self._run(_multi.longest_prefixes, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, lens, cnts, need_counts)
         return lens, cnts
 
     def creativity(self, query: Query) -> CreativityResult:
         """infini-gram's ``creativity``: ``rs[l]`` = end of the longest span starting at ``l`` found in the corpus."""
         ids = self._ids(query)
-        lens, _ = self._longest_prefixes(ids)
+        lens, _ = self._longest_prefixes(ids, need_counts=False)
         return CreativityResult(rs=[int(l + x) for l, x in enumerate(lens)])
 
     def longest_matches(self, query: Query) -> LongestMatchesResult:

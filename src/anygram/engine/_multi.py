@@ -140,7 +140,7 @@ def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
 
 
 @nb.njit(cache=True, nogil=True)
-def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt):
+def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt, need_counts):
     """For every start l: length of the longest prefix of tokens[l:] that occurs, and its count.
 
     Two pointers: the end r of the match never moves left as l advances, so the text costs O(n)
@@ -153,6 +153,11 @@ def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt):
     for l in range(ntok):
         if r < l:
             r = l
+        if r == ntok and l > 0 and not need_counts:
+            # tokens[l-1:ntok] occurs, so does every suffix of it: no search needed
+            out_len[l] = ntok - l
+            out_cnt[l] = 0
+            continue
         # range of tokens[l:r]
         if r > l:
             cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
