@@ -27,6 +27,7 @@ from .results import (
     CountResult,
     CreativityResult,
     DocResult,
+    FindCnfResult,
     FindResult,
     IndexInfo,
     InfgramNtdResult,
@@ -500,3 +501,138 @@ class Index:
             rank = fr.segment_by_shard[s][0] + (idx - int(base[s]))
             docs.append(self.get_doc_by_rank(s, rank, mdl))
         return SearchDocsResult(cnt=fr.cnt, approx=False, idxs=idxs, documents=docs)
+
+    # ------------------------------------------------------------ CNF queries
+    def _cnf_terms(self, cnf: Any) -> list[list[np.ndarray]]:
+        """Validate a CNF (clauses of terms; a term is text or token ids) and encode its terms."""
+        if isinstance(cnf, (str, bytes)) or not isinstance(cnf, (list, tuple)) or not cnf:
+            raise QueryError("cnf must be a non-empty list of clauses, each a non-empty list of terms (text or token ids)")
+        out: list[list[np.ndarray]] = []
+        total = 0
+        for c, clause in enumerate(cnf):
+            if isinstance(clause, (str, bytes)) or not isinstance(clause, (list, tuple)) or not clause:
+                raise QueryError(f"cnf[{c}] must be a non-empty list of terms (text or token ids)")
+            total += len(clause)
+            if total > self.defaults.max_cnf_terms:
+                raise QueryError(f"the cnf has more than {self.defaults.max_cnf_terms} terms (the limit)")
+            terms = []
+            for t, term in enumerate(clause):
+                what = f"cnf[{c}][{t}]"
+                if isinstance(term, (int, np.integer)):
+                    raise QueryError(f"{what} must be text or a list of token ids, not a single int")
+                ids = self._ids(term, what)
+                if ids.shape[0] == 0:
+                    raise QueryError(f"{what} is empty")
+                terms.append(self._bytes(ids))
+            out.append(terms)
+        return out
+
+    def _cnf(self, cnf: Any, max_clause_freq: int | None, max_diff_tokens: int | None) -> tuple[int, bool, list[np.ndarray]]:
+        from .engine import _cnf
+
+        terms = self._cnf_terms(cnf)
+        mcf = self._positive(max_clause_freq, "max_clause_freq", self.defaults.max_clause_freq)
+        mdt = self._positive(max_diff_tokens, "max_diff_tokens", self.defaults.max_diff_tokens)
+        nsh = len(self.shards)
+        w = self.token_width
+        # distances never exceed a shard's size: clamping keeps the kernel's arithmetic in int64
+        mdt = min(mdt, max(s.ds_size for s in self.shards) // w + 1)
+        # segs[c][t]: (nsh, 2) rank ranges of term t of clause c
+        segs: list[list[np.ndarray]] = []
+        for clause in terms:
+            rows = []
+            for qb in clause:
+                out = self._ranges()
+                self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], out)
+                rows.append(out)
+            segs.append(rows)
+        cnts = np.array([[sum(int(r[s, 1] - r[s, 0]) for r in rows) for s in range(nsh)] for rows in segs], dtype=np.int64).reshape(len(segs), nsh)
+        if (cnts.sum(axis=1) == 0).any():
+            return 0, False, []
+        per_shard = -(-mcf // nsh)
+        # subsample, as infini-gram: a fresh mt19937(19260817) per clause and shard
+        sub: list[list[list[tuple[int, int]]]] = []  # sub[c][s] = term ranges
+        factors = np.ones((len(segs), nsh))
+        for c, rows in enumerate(segs):
+            by_shard = []
+            for s in range(nsh):
+                ranges = [(int(r[s, 0]), int(r[s, 1])) for r in rows]
+                if cnts[c, s] > per_shard:
+                    gen = _cnf.MT19937(_cnf.INFINIGRAM_SUBSAMPLE_SEED)
+                    ranges, factors[c, s] = _cnf.subsample_clause(ranges, per_shard, lambda hi, g=gen: _cnf.uniform_u64(g, 0, hi))
+                by_shard.append(ranges)
+            sub.append(by_shard)
+
+        def one(s: int) -> tuple[np.ndarray, float]:
+            order = np.argsort(cnts[:, s], kind="stable")
+            flat = [rg for c in order for rg in sub[c][s]]
+            seg_arr = np.array(flat, dtype=np.int64).reshape(-1, 2)
+            offs = np.zeros(len(order) + 1, dtype=np.int64)
+            np.cumsum([len(sub[c][s]) for c in order], out=offs[1:])
+            f = 1.0
+            for c in order:
+                f *= float(factors[c, s])
+            sh = self.shards[s]
+            ls, _ = self._run(_cnf.cnf_shard, sh.ds, sh.sa, sh.ptr_size, w, mdt, seg_arr, offs)
+            return ls, f
+
+        work = sum(b - a for c in range(len(sub)) for s in range(nsh) for a, b in sub[c][s])
+        if nsh > 1 and work > 100_000 and self.defaults.threads > 1:
+            parts = list(self._executor().map(one, range(nsh)))
+        else:
+            parts = [one(s) for s in range(nsh)]
+        cnt = sum(int(ls.shape[0] * f) for ls, f in parts)
+        approx = any(f != 1.0 for _, f in parts)
+        return cnt, approx, [ls for ls, _ in parts]
+
+    def find_cnf(self, cnf: Sequence[Sequence[Query]], max_clause_freq: int | None = None, max_diff_tokens: int | None = None) -> FindCnfResult:
+        """Occurrences of a CNF — an AND of clauses, each an OR of terms (text or token ids) — as infini-gram.
+
+        An occurrence is a window containing an occurrence of a term of every clause, each within
+        ``max_diff_tokens`` tokens of the window built so far, not crossing a document boundary;
+        ``ptrs_by_shard[s]`` holds the byte offset of each window's start in shard ``s`` (use
+        :meth:`get_doc_by_ptr`). A clause with more than ``ceil(max_clause_freq / num_shards)``
+        occurrences in a shard is subsampled (deterministically, drawing what infini-gram's
+        generator draws); the count is then scaled by ``floor(cnt / sampled_cnt)`` and ``approx``
+        is true, unless that factor is 1 (infini-gram's integer division). If some clause never occurs, the
+        result is ``cnt=0`` with ``ptrs_by_shard=[]``. See :mod:`anygram.engine._cnf` for the
+        exact procedure.
+        """
+        cnt, approx, ptrs = self._cnf(cnf, max_clause_freq, max_diff_tokens)
+        return FindCnfResult(cnt=cnt, approx=approx, ptrs_by_shard=[[int(p) for p in ls] for ls in ptrs])
+
+    def count_cnf(self, cnf: Sequence[Sequence[Query]], max_clause_freq: int | None = None, max_diff_tokens: int | None = None) -> CountResult:
+        """Number of occurrences of a CNF query (see :meth:`find_cnf`); ``approx`` when clauses were subsampled."""
+        cnt, approx, _ = self._cnf(cnf, max_clause_freq, max_diff_tokens)
+        return CountResult(count=cnt, approx=approx)
+
+    def search_docs_cnf(
+        self,
+        cnf: Sequence[Sequence[Query]],
+        maxnum: int | None = None,
+        max_disp_len: int | None = None,
+        max_clause_freq: int | None = None,
+        max_diff_tokens: int | None = None,
+        seed: int | None = None,
+    ) -> SearchDocsResult:
+        """``maxnum`` occurrences of a CNF query sampled uniformly with replacement, with their documents.
+
+        As infini-gram: a sample is one of all matching windows (of :meth:`find_cnf`), its
+        document shown ``max_disp_len`` tokens around the window's start; ``idxs[i]`` is
+        ``int(percentile * cnt)`` where ``percentile`` is the window's position among all windows
+        (shard by shard) divided by their number. ``seed`` makes the sample reproducible.
+        """
+        n = self._positive(maxnum, "maxnum", self.defaults.maxnum, self.defaults.max_maxnum)
+        mdl = self._positive(max_disp_len, "max_disp_len", self.defaults.max_disp_len, self.defaults.max_disp_len_limit)
+        cnt, approx, ptrs = self._cnf(cnf, max_clause_freq, max_diff_tokens)
+        total = sum(int(p.shape[0]) for p in ptrs)
+        if cnt == 0 or total == 0:
+            return SearchDocsResult(cnt=0, approx=False, idxs=[], documents=[])
+        base = np.cumsum([0] + [int(p.shape[0]) for p in ptrs])
+        rng = np.random.default_rng(seed)
+        idxs, docs = [], []
+        for j in rng.integers(0, total, size=n):
+            s = int(np.searchsorted(base, j, side="right")) - 1
+            idxs.append(int(float(j) / total * cnt))
+            docs.append(self.get_doc_by_ptr(s, int(ptrs[s][int(j - base[s])]), mdl))
+        return SearchDocsResult(cnt=cnt, approx=approx, idxs=idxs, documents=docs)
