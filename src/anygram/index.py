@@ -417,10 +417,9 @@ class Index:
     def _doc_window(self, s: int, local_ix: int, disp_start: int | None, disp_end: int | None, ptr: int | None) -> DocResult:
         sh = self.shards[s]
         w = self.token_width
-        doc_start = int(sh.od[local_ix]) + w
-        doc_end = int(sh.od[local_ix + 1]) if local_ix + 1 < sh.doc_cnt else sh.ds_size
-        if not (0 < doc_start <= doc_end <= sh.ds_size):
-            raise CorruptIndexError(f"shard {sh.name}: document {local_ix} has invalid offsets")
+        doc_start, doc_end = sh.doc_span(local_ix)  # validated: raises CorruptIndexError
+        if ptr is not None and not doc_start - w <= ptr < doc_end:
+            raise CorruptIndexError(f"shard {sh.name}: the offset file places position {ptr} in the wrong document (index corrupted)")
         a = doc_start if disp_start is None else max(doc_start, disp_start)
         b = doc_end if disp_end is None else min(doc_end, disp_end)
         b = max(a, b)
@@ -471,6 +470,8 @@ class Index:
         from .engine._search import read_ptr
 
         ptr = int(self._run(read_ptr, sh.sa, int(rank), sh.ptr_size, sh.ds_size))
+        if ptr % self.token_width:
+            raise CorruptIndexError(f"shard {sh.name}: suffix array pointer {ptr} is not aligned to the token width (index corrupted)")
         return self.get_doc_by_ptr(s, ptr, max_disp_len)
 
     def get_doc_by_ix(self, doc_ix: int, max_disp_len: int | None = None) -> DocResult:

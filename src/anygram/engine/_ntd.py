@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._search import read_ptr
+from ._search import SuffixArrayCorrupt, read_ptr
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -22,6 +22,8 @@ def _key(ds, sa, k, rank, m, w):
     p = read_ptr(sa, rank, k, ds_size) + m
     if p >= ds_size:
         return np.int64(-1)
+    if p + w > ds_size:  # only a misaligned (corrupt) pointer gets here: never read past ds
+        raise SuffixArrayCorrupt("suffix array pointer not aligned to the token width")
     key = np.int64(0)
     for j in range(w):
         key = (key << 8) | np.int64(ds[p + j])

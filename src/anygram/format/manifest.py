@@ -14,6 +14,13 @@ Layout of an anygram suffix-array index (one directory)::
 
 The shard files are those of infini-gram's v4 layout, so infini-gram's engine opens an anygram
 index and anygram opens an infini-gram index (see :mod:`anygram.format.foreign`).
+
+Parsing is strict: every field has the documented JSON type (an integer is a JSON integer, not a
+string, float or boolean), sizes agree with each other (``tokenized`` = tokens × token_width,
+``table`` = tokens × ptr_size, ``offset``/``metaoff`` = docs × 8), file names are plain names
+inside the index directory. A manifest written by a newer anygram raises
+:class:`~anygram.errors.IndexFormatError` asking to upgrade; a damaged one
+:class:`~anygram.errors.CorruptIndexError`. See ``docs/format.md``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +44,40 @@ SHARD_FILES = {
     "metadata": "metadata.{n}",
     "metaoff": "metaoff.{n}",
 }
-#: files whose checksum is verified on every open when smaller than this (bytes)
+#: roles every shard must list
+REQUIRED_ROLES = ("tokenized", "table", "offset")
+#: files whose checksum is verified on every open (verify="auto") when smaller than this (bytes)
 SMALL_FILE_LIMIT = 4 << 20
+#: a manifest larger than this is not one anygram wrote (protects json.loads from huge files)
+MAX_MANIFEST_BYTES = 256 << 20
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _Bad(Exception):
+    """A malformed manifest field (turned into CorruptIndexError with the manifest's path)."""
+
+
+def _int(d: dict[str, Any], key: str, where: str, lo: int = 0, hi: int | None = None) -> int:
+    if key not in d:
+        raise _Bad(f"{where}: missing field {key!r}")
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _Bad(f"{where}: field {key!r} must be an integer, not {type(v).__name__} {v!r}")
+    if v < lo or (hi is not None and v > hi):
+        raise _Bad(f"{where}: field {key!r} = {v} is outside [{lo}, {'∞' if hi is None else hi}]")
+    return v
+
+
+def _obj(d: dict[str, Any], key: str, where: str, optional: bool = False) -> dict[str, Any]:
+    if key not in d:
+        if optional:
+            return {}
+        raise _Bad(f"{where}: missing field {key!r}")
+    v = d[key]
+    if not isinstance(v, dict):
+        raise _Bad(f"{where}: field {key!r} must be a JSON object, not {type(v).__name__}")
+    return v
 
 
 @dataclass
@@ -53,8 +93,17 @@ class FileEntry:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> FileEntry:
-        return cls(name=str(d["name"]), bytes=int(d["bytes"]), sha256=d.get("sha256"))
+    def from_json(cls, d: Any, where: str = "file entry") -> FileEntry:
+        if not isinstance(d, dict):
+            raise _Bad(f"{where} must be a JSON object, not {type(d).__name__}")
+        name = d.get("name")
+        if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+            raise _Bad(f"{where}: 'name' must be a plain file name inside the index directory, not {name!r}")
+        size = _int(d, "bytes", where)
+        sha = d.get("sha256")
+        if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha)):
+            raise _Bad(f"{where}: 'sha256' must be 64 lowercase hex digits, not {sha!r}")
+        return cls(name=name, bytes=size, sha256=sha)
 
 
 @dataclass
@@ -73,13 +122,45 @@ class ShardEntry:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ShardEntry:
+    def from_json(cls, d: Any, where: str = "shard") -> ShardEntry:
+        if not isinstance(d, dict):
+            raise _Bad(f"{where} must be a JSON object, not {type(d).__name__}")
+        files = _obj(d, "files", where)
+        entries = {}
+        for role, f in files.items():
+            if role not in SHARD_FILES:
+                raise _Bad(f"{where}: unknown file role {role!r} (expected {', '.join(SHARD_FILES)})")
+            entries[role] = FileEntry.from_json(f, f"{where} file {role!r}")
         return cls(
-            tokens=int(d["tokens"]),
-            docs=int(d["docs"]),
-            ptr_size=int(d["ptr_size"]),
-            files={role: FileEntry.from_json(f) for role, f in d["files"].items()},
+            tokens=_int(d, "tokens", where),
+            docs=_int(d, "docs", where),
+            ptr_size=_int(d, "ptr_size", where, 1, 8),
+            files=entries,
         )
+
+    def check(self, token_width: int, where: str) -> None:
+        """Sizes recorded for this shard agree with each other (no file access)."""
+        missing = [r for r in REQUIRED_ROLES if r not in self.files]
+        if missing:
+            raise _Bad(f"{where}: lists no {', '.join(missing)} file")
+        if ("metadata" in self.files) != ("metaoff" in self.files):
+            raise _Bad(f"{where}: lists only one of the metadata and metaoff files")
+        if self.docs > self.tokens or (self.tokens > 0) != (self.docs > 0):
+            raise _Bad(f"{where}: {self.docs} documents for {self.tokens} tokens (every document starts with a separator token)")
+        expect = {
+            "tokenized": self.tokens * token_width,
+            "table": self.tokens * self.ptr_size,
+            "offset": self.docs * 8,
+            "metaoff": self.docs * 8,
+        }
+        for role, size in expect.items():
+            f = self.files.get(role)
+            if f is not None and f.bytes != size:
+                raise _Bad(f"{where}: file {f.name} is recorded as {f.bytes} bytes, expected {size} "
+                           f"({self.tokens} tokens, {self.docs} docs, token_width {token_width}, ptr_size {self.ptr_size})")
+        ds_size = self.tokens * token_width
+        if self.ptr_size < 8 and ds_size > (1 << (8 * self.ptr_size)):
+            raise _Bad(f"{where}: ptr_size {self.ptr_size} cannot address {ds_size} bytes of tokens")
 
 
 @dataclass
@@ -102,6 +183,10 @@ class Manifest:
     def total_docs(self) -> int:
         return sum(s.docs for s in self.shards)
 
+    def files(self) -> list[FileEntry]:
+        """Every file the manifest lists (shard files, then extra files)."""
+        return [f for s in self.shards for f in s.files.values()] + list(self.extra_files.values())
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": self.format,
@@ -118,30 +203,62 @@ class Manifest:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any], where: Path) -> Manifest:
-        if not isinstance(d, dict) or d.get("format") != FORMAT_NAME:
-            raise IndexFormatError(f"{where}: not an anygram manifest (format={d.get('format') if isinstance(d, dict) else None!r})")
+    def from_json(cls, d: Any, where: Path) -> Manifest:
+        if not isinstance(d, dict):
+            raise CorruptIndexError(f"{where}: the manifest must be a JSON object, not {type(d).__name__}")
+        fmt = d.get("format")
+        if fmt != FORMAT_NAME:
+            raise IndexFormatError(f"{where}: not an anygram manifest (format is {fmt!r}, expected {FORMAT_NAME!r})")
         version = d.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise CorruptIndexError(f"{where}: 'format_version' must be a positive integer, not {version!r}")
+        if version > FORMAT_VERSION:
             raise IndexFormatError(
-                f"{where}: index format version {version!r} is not supported by this anygram "
-                f"(supports 1..{FORMAT_VERSION}); upgrade anygram or rebuild the index"
+                f"{where}: index format version {version} was written by a newer anygram; this anygram "
+                f"reads versions 1..{FORMAT_VERSION}: upgrade anygram (pip install -U anygram)"
             )
         try:
-            m = cls(
-                tokenizer=dict(d["tokenizer"]),
-                token_width=int(d["token_width"]),
-                eos_token_id=int(d["eos_token_id"]),
-                shards=[ShardEntry.from_json(s) for s in d["shards"]],
-                build=dict(d.get("build", {})),
-                extra_files={k: FileEntry.from_json(f) for k, f in d.get("extra_files", {}).items()},
-                anygram_version=str(d.get("anygram_version", "")),
-                format_version=version,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CorruptIndexError(f"{where}: manifest is missing or has a malformed field: {exc!r}") from exc
-        if m.token_width not in (1, 2, 4):
-            raise CorruptIndexError(f"{where}: token_width {m.token_width} is not 1, 2 or 4")
+            m = cls._parse(d, version)
+        except _Bad as exc:
+            raise CorruptIndexError(f"{where}: malformed manifest: {exc}") from None
+        return m
+
+    @classmethod
+    def _parse(cls, d: dict[str, Any], version: int) -> Manifest:
+        tokenizer = _obj(d, "tokenizer", "manifest")
+        if not isinstance(tokenizer.get("kind"), str):
+            raise _Bad("manifest: 'tokenizer' has no string 'kind'")
+        width = _int(d, "token_width", "manifest")
+        if width not in (1, 2, 4):
+            raise _Bad(f"manifest: token_width {width} is not 1, 2 or 4")
+        eos = _int(d, "eos_token_id", "manifest", 0, (1 << (8 * width)) - 1)
+        shards_raw = d.get("shards")
+        if not isinstance(shards_raw, list) or not shards_raw:
+            raise _Bad("manifest: 'shards' must be a non-empty JSON array")
+        shards = [ShardEntry.from_json(s, f"shard {i}") for i, s in enumerate(shards_raw)]
+        for i, s in enumerate(shards):
+            s.check(width, f"shard {i}")
+        extra = {k: FileEntry.from_json(f, f"extra file {k!r}") for k, f in _obj(d, "extra_files", "manifest", optional=True).items()}
+        version_str = d.get("anygram_version", "")
+        if not isinstance(version_str, str):
+            raise _Bad("manifest: 'anygram_version' must be a string")
+        m = cls(
+            tokenizer=tokenizer,
+            token_width=width,
+            eos_token_id=eos,
+            shards=shards,
+            build=_obj(d, "build", "manifest", optional=True),
+            extra_files=extra,
+            anygram_version=version_str,
+            format_version=version,
+        )
+        for key, value in (("total_tokens", m.total_tokens), ("total_docs", m.total_docs)):
+            if key in d and _int(d, key, "manifest") != value:
+                raise _Bad(f"manifest: {key} = {d[key]} but the shards add up to {value}")
+        names = [f.name for f in m.files()]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup or MANIFEST_NAME in names:
+            raise _Bad(f"manifest: file names listed twice or clashing with the manifest: {dup or [MANIFEST_NAME]}")
         return m
 
 
@@ -150,9 +267,15 @@ def read_manifest(index_dir: Path) -> Manifest:
     if not path.is_file():
         raise IndexFormatError(f"{index_dir}: no {MANIFEST_NAME} (not an anygram index)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptIndexError(f"{path}: manifest is not valid JSON: {exc}") from exc
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise CorruptIndexError(f"{path}: {path.stat().st_size} bytes is too large to be an anygram manifest")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IndexFormatError(f"{path}: cannot read the manifest: {exc}") from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CorruptIndexError(f"{path}: manifest is not valid JSON: {exc}") from None
     return Manifest.from_json(data, path)
 
 
@@ -176,17 +299,31 @@ def sha256_file(path: Path) -> str:
 
 
 def check_file(index_dir: Path, entry: FileEntry, verify: str) -> Path:
-    """Check one file's existence, size and (small files, or ``verify='full'``) checksum."""
+    """Check one file's existence, size and checksum.
+
+    The checksum is verified with ``verify='full'``, and with ``verify='auto'`` for files up to
+    :data:`SMALL_FILE_LIMIT` bytes (the caller turns ``auto`` into ``full`` for small indexes);
+    ``verify='sizes'`` checks existence and size only.
+    """
     path = index_dir / entry.name
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         raise CorruptIndexError(f"{path}: file listed in the manifest is missing") from None
+    except OSError as exc:
+        raise CorruptIndexError(f"{path}: cannot access a file listed in the manifest: {exc}") from None
+    if not path.is_file():
+        raise CorruptIndexError(f"{path}: listed in the manifest but not a regular file")
+    size = st.st_size
     if size != entry.bytes:
         raise CorruptIndexError(
-            f"{path}: size is {size} bytes, the manifest says {entry.bytes} (truncated or replaced)"
+            f"{path}: size is {size} bytes, the manifest says {entry.bytes} (truncated, extended or replaced)"
         )
     if entry.sha256 and verify != "sizes" and (verify == "full" or size <= SMALL_FILE_LIMIT):
-        if sha256_file(path) != entry.sha256:
+        try:
+            digest = sha256_file(path)
+        except OSError as exc:
+            raise CorruptIndexError(f"{path}: cannot read: {exc}") from None
+        if digest != entry.sha256:
             raise CorruptIndexError(f"{path}: checksum does not match the manifest (file corrupted)")
     return path

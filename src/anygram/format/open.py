@@ -1,19 +1,38 @@
-"""Open index directories (anygram's, or infini-gram's) into validated shards."""
+"""Open index directories (anygram's, or infini-gram's) into validated shards.
+
+What is verified when (see ``docs/format.md``):
+
+* always: the manifest (JSON, format name and version, every field and its type, sizes that
+  agree with each other), every listed file exists with its recorded size, the structure of
+  every shard (:func:`anygram.format.shard.validate_shard`: entirely for arrays up to 16 MB,
+  on a sample for larger ones);
+* ``verify='auto'`` (default): plus the checksum of every file up to 4 MB, and of every file
+  when the index is at most :data:`AUTO_FULL_VERIFY_BYTES`;
+* ``verify='full'`` / :func:`verify`: checksum of every file and a full structural scan;
+* ``verify='sizes'``: no checksums (structure and sizes only).
+"""
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..config import MANIFEST_NAME
-from ..errors import IndexFormatError
+from ..errors import CorruptIndexError, IndexFormatError, QueryError, TokenizerError
 from ..tokenizers import Tokenizer, load_tokenizer, tokenizer_from_spec
 from .manifest import SHARD_FILES, check_file, read_manifest
-from .shard import Shard, open_shard
+from .shard import Shard, open_shard, validate_shard
 
 #: indexes whose files add up to less than this are fully checksummed by verify="auto"
 AUTO_FULL_VERIFY_BYTES = 32 << 20
+#: verify modes accepted by :func:`open_index_dirs`
+VERIFY_MODES = ("auto", "full", "sizes")
+#: tokenizer kinds this version understands
+TOKENIZER_KINDS = ("bytes", "hf", "ids", "unknown")
 
 
 @dataclass
@@ -38,6 +57,10 @@ def open_index_dirs(
     token_width: int | None = None,
     tokenizer: str | None = None,
 ) -> OpenedIndex:
+    if verify not in VERIFY_MODES:
+        raise QueryError(f"verify must be one of {', '.join(VERIFY_MODES)}, not {verify!r}")
+    if not paths:
+        raise IndexFormatError("no index path given")
     parts = [_open_one(p, verify, eos_token_id, token_width, tokenizer) for p in paths]
     first = parts[0]
     for other in parts[1:]:
@@ -62,33 +85,82 @@ def open_index_dirs(
     )
 
 
+def verify(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    eos_token_id: int | None = None,
+    token_width: int | None = None,
+    tokenizer: str | None = None,
+) -> dict[str, Any]:
+    """Check an index entirely: every checksum and a full structural scan of every shard.
+
+    Raises :class:`~anygram.errors.CorruptIndexError` (or another
+    :class:`~anygram.errors.IndexFormatError`) naming the first problem found; returns a summary
+    ``{"ok": True, "paths", "shards", "tokens", "docs", "bytes", "seconds"}``. Reads every byte
+    of the index: minutes per hundred GB.
+    """
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    t0 = time.perf_counter()
+    o = open_index_dirs([Path(p) for p in paths], verify="full", eos_token_id=eos_token_id, token_width=token_width, tokenizer=tokenizer)
+    return {
+        "ok": True,
+        "paths": [str(p) for p in o.paths],
+        "shards": len(o.shards),
+        "tokens": sum(s.tok_cnt for s in o.shards),
+        "docs": sum(s.doc_cnt for s in o.shards),
+        "bytes": o.index_bytes,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
 def _open_one(path: Path, verify: str, eos: int | None, width: int | None, tokenizer: str | None) -> OpenedIndex:
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+        has_manifest = is_dir and (path / MANIFEST_NAME).exists()
+    except OSError as exc:
+        raise IndexFormatError(f"{path}: cannot access: {exc}") from None
+    if not exists:
         raise IndexFormatError(f"{path}: no such index directory")
-    if not path.is_dir():
+    if not is_dir:
         raise IndexFormatError(f"{path}: not a directory (an index is a directory with {MANIFEST_NAME})")
-    if (path / MANIFEST_NAME).is_file():
+    if has_manifest:
         return _open_anygram(path, verify, eos)
     from .foreign import open_infinigram
 
-    return open_infinigram(path, eos_token_id=eos, token_width=width, tokenizer=tokenizer)
+    opened = open_infinigram(path, eos_token_id=eos, token_width=width, tokenizer=tokenizer)
+    if verify == "full":
+        for sh in opened.shards:
+            validate_shard(sh, full=True)
+    return opened
 
 
 def _open_anygram(path: Path, verify: str, eos: int | None) -> OpenedIndex:
     m = read_manifest(path)
-    entries = [f for s in m.shards for f in s.files.values()] + list(m.extra_files.values())
+    entries = m.files()
     total = sum(f.bytes for f in entries)
     mode = "full" if verify == "auto" and total <= AUTO_FULL_VERIFY_BYTES else verify
     for f in entries:
         check_file(path, f, mode)
+    kind = m.tokenizer.get("kind")
+    if kind not in TOKENIZER_KINDS:
+        raise IndexFormatError(
+            f"{path / MANIFEST_NAME}: tokenizer kind {kind!r} is unknown to this anygram "
+            f"(knows {', '.join(TOKENIZER_KINDS)}): upgrade anygram"
+        )
+    if kind == "bytes" and m.token_width != 1:
+        raise CorruptIndexError(f"{path / MANIFEST_NAME}: a byte-level index must have token_width 1, not {m.token_width}")
     eos_id = m.eos_token_id if eos is None else int(eos)
-    tok = tokenizer_from_spec(m.tokenizer, path, eos_id)
+    try:
+        tok = tokenizer_from_spec(m.tokenizer, path, eos_id)
+    except TokenizerError as exc:
+        raise CorruptIndexError(f"{path}: the index's tokenizer cannot be loaded ({exc})") from None
+    if tok is not None and tok.token_width > m.token_width:
+        raise CorruptIndexError(
+            f"{path}: the tokenizer needs {tok.token_width}-byte tokens but the manifest says token_width {m.token_width}"
+        )
     shards = []
     for i, s in enumerate(m.shards):
         f = s.files
-        missing = [r for r in ("tokenized", "table", "offset") if r not in f]
-        if missing:
-            raise IndexFormatError(f"{path / MANIFEST_NAME}: shard {i} lists no {', '.join(missing)} file")
         shards.append(
             open_shard(
                 f"{path.name}/{i}",
@@ -101,6 +173,7 @@ def _open_anygram(path: Path, verify: str, eos: int | None) -> OpenedIndex:
                 expect_tokens=s.tokens,
                 expect_docs=s.docs,
                 expect_ptr_size=s.ptr_size,
+                verify=verify,
             )
         )
     return OpenedIndex(
@@ -117,4 +190,4 @@ def _open_anygram(path: Path, verify: str, eos: int | None) -> OpenedIndex:
     )
 
 
-__all__ = ["OpenedIndex", "open_index_dirs", "SHARD_FILES", "load_tokenizer"]
+__all__ = ["SHARD_FILES", "OpenedIndex", "load_tokenizer", "open_index_dirs", "verify"]
