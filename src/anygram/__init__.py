@@ -6,8 +6,9 @@
     idx.count("natural language processing")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .build.pipeline import build
 from .config import BuildConfig, QueryDefaults
 from .errors import (
     AnygramError,
@@ -37,6 +38,20 @@ from .results import (
     SearchDocsResult,
     TokenProb,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .build.pipeline import build
+
+
+def __getattr__(name: str) -> Any:
+    # the builder (pydivsufsort, psutil, tqdm) is imported on first use only, so that query
+    # commands start quickly
+    if name == "build":
+        from .build.pipeline import build
+
+        return build
+    raise AttributeError(f"module 'anygram' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

@@ -230,26 +230,26 @@ class Index:
         encoded = [self._bytes(self._ids(q, f"queries[{i}]")) for i, q in enumerate(queries)]
         if not encoded:
             return []
-        counts = self._parallel_batch(encoded)
-        return [CountResult(count=int(c)) for c in counts]
+        out = np.zeros(len(encoded), dtype=np.int64)
+        self._batched(_multi.count_batch, encoded, (out,))
+        return [CountResult(count=int(c)) for c in out]
 
-    def _parallel_batch(self, encoded: list[np.ndarray]) -> np.ndarray:
+    def _batched(self, kernel: Any, encoded: list[np.ndarray], outs: tuple[np.ndarray, ...], *extra: Any) -> None:
+        """Run a batch kernel over concatenated patterns, in contiguous slices on several threads."""
         offs = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([e.shape[0] for e in encoded], out=offs[1:])
         buf = np.concatenate(encoded) if offs[-1] else np.zeros(0, dtype=np.uint8)
-        out = np.zeros(len(encoded), dtype=np.int64)
         threads = min(self.defaults.threads, max(1, len(encoded) // 64))
         if threads <= 1:
-            self._run(_multi.count_batch, self._dss, self._sas, self._ks, buf, offs, out)
-            return out
+            self._run(kernel, self._dss, self._sas, self._ks, buf, offs, *extra, *outs)
+            return
         bounds = np.linspace(0, len(encoded), threads + 1).astype(np.int64)
 
         def part(i: int) -> None:
             a, b = int(bounds[i]), int(bounds[i + 1])
-            self._run(_multi.count_batch, self._dss, self._sas, self._ks, buf, offs[a : b + 1], out[a:b])
+            self._run(kernel, self._dss, self._sas, self._ks, buf, offs[a : b + 1], *extra, *(o[a:b] for o in outs))
 
         list(self._executor().map(part, range(threads)))
-        return out
 
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -271,10 +271,22 @@ class Index:
         return int(pc), int(cc)
 
     def prob_batch(self, items: Sequence[tuple[Query, int | str]]) -> list[ProbResult]:
-        """``prob`` of many (prompt, cont) pairs."""
-        return [self.prob(p, c) for p, c in items]
+        """``prob`` of many (prompt, cont) pairs in one call (split over threads for large batches)."""
+        encoded = []
+        for i, item in enumerate(items):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise QueryError(f"items[{i}] must be a (prompt, cont) pair")
+            p = self._ids(item[0], f"items[{i}] prompt")
+            c = self._token(item[1], f"items[{i}] cont")
+            encoded.append(self._bytes(np.concatenate([p, c])))
+        if not encoded:
+            return []
+        pcs = np.zeros(len(encoded), dtype=np.int64)
+        ccs = np.zeros(len(encoded), dtype=np.int64)
+        self._batched(_multi.prob_batch, encoded, (pcs, ccs), self.token_width)
+        return [ProbResult(prompt_cnt=int(a), cont_cnt=int(b), prob=(int(b) / int(a)) if a else -1.0) for a, b in zip(pcs, ccs)]
 
-    def ntd(self, prompt: Query, max_support: int | None = None) -> NtdResult:
+    def ntd(self, prompt: Query, max_support: int | None = None, *, _nested: bool = False) -> NtdResult:
         """Distribution of the token after ``prompt`` (exact unless ``max_support`` asks for sampling).
 
         The end of a document counts as ``eos_token_id``. With ``max_support``, a prompt with more
@@ -284,9 +296,9 @@ class Index:
         ranges = self._ranges()
         qb = self._bytes(p)
         cnt = int(self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], ranges))
-        return self._ntd_from_ranges(ranges, cnt, qb.shape[0], max_support)
+        return self._ntd_from_ranges(ranges, cnt, qb.shape[0], max_support, parallel=not _nested)
 
-    def _ntd_from_ranges(self, ranges: np.ndarray, cnt: int, m: int, max_support: int | None) -> NtdResult:
+    def _ntd_from_ranges(self, ranges: np.ndarray, cnt: int, m: int, max_support: int | None, parallel: bool = True) -> NtdResult:
         if cnt == 0:
             return NtdResult(prompt_cnt=0, result_by_token_id={}, approx=False)
         ms = max_support if max_support is not None else self.defaults.max_support
@@ -319,7 +331,7 @@ class Index:
                     size *= 2
             return toks[:nd], cnts[:nd]
 
-        parts = self._map_shards(one, ranges)
+        parts = self._map_shards(one, ranges) if parallel else [one(s) for s in range(len(self.shards)) if ranges[s, 1] > ranges[s, 0]]
         toks = np.concatenate([t for t, _ in parts])
         cnts = np.concatenate([c for _, c in parts])
         uniq, inv = np.unique(toks, return_inverse=True)
@@ -337,8 +349,12 @@ class Index:
         return [fn(s) for s in busy]
 
     def ntd_batch(self, prompts: Sequence[Query], max_support: int | None = None) -> list[NtdResult]:
-        """``ntd`` of many prompts."""
-        return [self.ntd(p, max_support) for p in prompts]
+        """``ntd`` of many prompts, on several threads (the kernels release the GIL)."""
+        prompts = list(prompts)
+        if len(prompts) < 4 or self.defaults.threads <= 1:
+            return [self.ntd(p, max_support) for p in prompts]
+        # shards of each prompt run sequentially here: the pool's threads are busy with prompts
+        return list(self._executor().map(lambda p: self.ntd(p, max_support, _nested=True), prompts))
 
     def _longest_suffix(self, p: np.ndarray) -> tuple[int, np.ndarray]:
         out = self._ranges()

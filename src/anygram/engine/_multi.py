@@ -47,6 +47,18 @@ def count_batch(dss, sas, ks, qbuf, qoffs, out):
 
 
 @nb.njit(cache=True, nogil=True)
+def prob_batch(dss, sas, ks, qbuf, qoffs, w, out_prompt, out_cont):
+    """n-gram counts of many (prompt + cont) patterns ``qbuf[qoffs[i]:qoffs[i+1]]`` (cont = last token)."""
+    a = np.empty((len(dss), 2), dtype=np.int64)
+    b = np.empty((len(dss), 2), dtype=np.int64)
+    for i in range(qoffs.shape[0] - 1):
+        q = qbuf[qoffs[i] : qoffs[i + 1]]
+        pc, cc = prob_all(dss, sas, ks, q, q.shape[0] - w, w, a, b)
+        out_prompt[i] = pc
+        out_cont[i] = cc
+
+
+@nb.njit(cache=True, nogil=True)
 def prob_all(dss, sas, ks, q, plen, w, out_prompt, out_cont):
     """n-gram counts of a prompt (first ``plen`` bytes of q) and prompt + next token (``plen + w`` bytes)."""
     prompt_cnt = find_all(dss, sas, ks, q, 0, plen, out_prompt)
