@@ -30,7 +30,7 @@ The kernels take only arrays and scalars; :mod:`anygram.index` validates queries
 
 from __future__ import annotations
 
-import numba as nb
+from ._jit import kernel
 import numpy as np
 
 from ._search import read_ptr
@@ -39,7 +39,7 @@ from ._search import read_ptr
 INFINIGRAM_SUBSAMPLE_SEED = 19260817
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _gather(sa, k, ds_size, segs, t0, t1, out):
     """Pointers of the suffix-array ranks ``segs[t0:t1]`` (``[start, end)`` each), in order, into ``out``."""
     n = 0
@@ -50,7 +50,7 @@ def _gather(sa, k, ds_size, segs, t0, t1, out):
     return n
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _size(segs, t0, t1):
     n = 0
     for t in range(t0, t1):
@@ -58,7 +58,7 @@ def _size(segs, t0, t1):
     return n
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _first_ge(arr, n, val):
     """Index of the first element of the sorted ``arr[:n]`` that is ``>= val`` (``n`` if none)."""
     lo = 0
@@ -72,7 +72,7 @@ def _first_ge(arr, n, val):
     return lo
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def crosses_separator(ds, l, r, w):
     """True if ``ds[l:r]`` contains ``w`` consecutive 0xff bytes (at any byte offset, as infini-gram)."""
     run = 0
@@ -86,7 +86,7 @@ def crosses_separator(ds, l, r, w):
     return False
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def cnf_shard(ds, sa, k, w, max_diff_tokens, segs, clause_offs):
     """Step 2-3 of the module docstring on one shard: the matching byte ranges ``(ls, rs)``.
 

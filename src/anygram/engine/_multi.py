@@ -7,13 +7,13 @@ query costs one dispatch. Patterns are little-endian token bytes; ``w`` is the t
 
 from __future__ import annotations
 
-import numba as nb
+from ._jit import kernel
 import numpy as np
 
 from ._search import extend_range, find_range
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def find_all(dss, sas, ks, q, qstart, qlen, out):
     """Range of ``q[qstart:qstart+qlen]`` in every shard (into ``out[s]``); returns the total count."""
     total = 0
@@ -26,7 +26,7 @@ def find_all(dss, sas, ks, q, qstart, qlen, out):
     return total
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def extend_all(dss, sas, ks, q, qstart, qlen, done, ranges, out):
     """Refine per-shard ranges of the first ``done`` bytes to the range of ``qlen`` bytes."""
     total = 0
@@ -38,7 +38,7 @@ def extend_all(dss, sas, ks, q, qstart, qlen, done, ranges, out):
     return total
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def count_batch(dss, sas, ks, qbuf, qoffs, out):
     """Counts of many patterns ``qbuf[qoffs[i]:qoffs[i+1]]`` (all shards summed) into ``out[i]``."""
     ranges = np.empty((len(dss), 2), dtype=np.int64)
@@ -46,7 +46,7 @@ def count_batch(dss, sas, ks, qbuf, qoffs, out):
         out[i] = find_all(dss, sas, ks, qbuf, qoffs[i], qoffs[i + 1] - qoffs[i], ranges)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def prob_batch(dss, sas, ks, qbuf, qoffs, w, out_prompt, out_cont):
     """n-gram counts of many (prompt + cont) patterns ``qbuf[qoffs[i]:qoffs[i+1]]`` (cont = last token)."""
     a = np.empty((len(dss), 2), dtype=np.int64)
@@ -58,7 +58,7 @@ def prob_batch(dss, sas, ks, qbuf, qoffs, w, out_prompt, out_cont):
         out_cont[i] = cc
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def prob_all(dss, sas, ks, q, plen, w, out_prompt, out_cont):
     """n-gram counts of a prompt (first ``plen`` bytes of q) and prompt + next token (``plen + w`` bytes)."""
     prompt_cnt = find_all(dss, sas, ks, q, 0, plen, out_prompt)
@@ -71,7 +71,7 @@ def prob_all(dss, sas, ks, q, plen, w, out_prompt, out_cont):
     return prompt_cnt, cont_cnt
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def longest_suffix(dss, sas, ks, q, ntok, w, out):
     """Largest L such that the last L tokens of ``q`` (``ntok`` tokens) occur; ranges into ``out``.
 
@@ -99,7 +99,7 @@ def longest_suffix(dss, sas, ks, q, ntok, w, out):
     return l_lo
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
     """∞-gram scoring of every token of one text in one pass.
 
@@ -151,7 +151,7 @@ def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
             L = L2
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt, need_counts):
     """For every start l: length of the longest prefix of tokens[l:] that occurs, and its count.
 

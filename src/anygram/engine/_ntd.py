@@ -9,13 +9,13 @@ bytes read big-endian (byte-lexicographic order).
 
 from __future__ import annotations
 
-import numba as nb
+from ._jit import kernel
 import numpy as np
 
 from ._search import SuffixArrayCorrupt, read_ptr
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _key(ds, sa, k, rank, m, w):
     """Sort key of the next token after the suffix at ``rank`` (see module doc)."""
     ds_size = ds.shape[0]
@@ -30,7 +30,7 @@ def _key(ds, sa, k, rank, m, w):
     return key
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _key_to_token(key, w, eos):
     """Token id (little-endian value) of a key; end of shard and separator map to ``eos``."""
     if key < 0:
@@ -44,7 +44,7 @@ def _key_to_token(key, w, eos):
     return tok
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def ntd_exact(ds, sa, k, lo, hi, m, w, eos, out_tok, out_cnt):
     """Exact counts of every next token in ranks ``[lo, hi)``; returns the number of distinct entries.
 
@@ -84,7 +84,7 @@ def ntd_exact(ds, sa, k, lo, hi, m, w, eos, out_tok, out_cnt):
     return nd
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def ntd_sampled(ds, sa, k, lo, hi, m, w, eos, unit, out_tok, out_cnt):
     """infini-gram's sampled distribution (``unit`` > 1): deterministic, same answer as its engine.
 

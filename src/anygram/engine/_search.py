@@ -13,7 +13,7 @@ never an out-of-bounds read.
 
 from __future__ import annotations
 
-import numba as nb
+from ._jit import kernel
 import numpy as np
 
 
@@ -21,7 +21,7 @@ class SuffixArrayCorrupt(Exception):
     """Raised inside kernels when a suffix-array pointer lies outside the token file."""
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def read_ptr(sa, rank, k, ds_size):
     """The byte offset stored at ``rank`` (k bytes, little-endian), checked against ``ds_size``."""
     base = rank * k
@@ -33,7 +33,7 @@ def read_ptr(sa, rank, k, ds_size):
     return ptr
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def compare_at(ds, ptr, q, qstart, qlen):
     """Three-way compare of ``ds[ptr : ptr+qlen]`` (clipped at the end of ds) with ``q[qstart:qstart+qlen]``.
 
@@ -52,7 +52,7 @@ def compare_at(ds, ptr, q, qstart, qlen):
     return 0
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def find_range(ds, sa, k, q, qstart, qlen, lo, hi):
     """Ranks ``[start, end)`` of the suffixes in ``[lo, hi)`` that start with ``q[qstart:qstart+qlen]``.
 
@@ -100,7 +100,7 @@ def find_range(ds, sa, k, q, qstart, qlen, lo, hi):
     return start, r
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def find_ranges_batch(ds, sa, k, qbuf, qoffs, out):
     """``out[i] = find_range`` of the pattern ``qbuf[qoffs[i]:qoffs[i+1]]`` over the whole array."""
     n = sa.shape[0] // k if k > 0 else 0
@@ -110,7 +110,7 @@ def find_ranges_batch(ds, sa, k, qbuf, qoffs, out):
         out[i, 1] = e
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def extend_range(ds, sa, k, q, qstart, qlen, done, lo, hi):
     """Refine ``[lo, hi)`` — the range of the first ``done`` bytes of the pattern — to the whole pattern.
 
@@ -122,7 +122,7 @@ def extend_range(ds, sa, k, q, qstart, qlen, done, lo, hi):
     return _find_from(ds, sa, k, q, qstart, qlen, done, lo, hi)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _find_from(ds, sa, k, q, qstart, qlen, skip, lo, hi):
     # Same as find_range, but the first `skip` bytes of every suffix in [lo, hi) are known to
     # equal the pattern's: compare from byte `skip` on.
@@ -162,7 +162,7 @@ def _find_from(ds, sa, k, q, qstart, qlen, skip, lo, hi):
     return start, r
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def lcp_bytes(ds, ptr, q, qstart, qlen):
     """Length in bytes of the common prefix of ``ds[ptr:]`` and ``q[qstart:qstart+qlen]``."""
     n = ds.shape[0]
