@@ -6,8 +6,6 @@
     idx.count("natural language processing")
 """
 
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 from .config import BuildConfig, QueryDefaults
 from .errors import (
@@ -39,18 +37,7 @@ from .results import (
     TokenProb,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .build.pipeline import build
-
-
-def __getattr__(name: str) -> Any:
-    # the builder (pydivsufsort, psutil, tqdm) is imported on first use only, so that query
-    # commands start quickly
-    if name == "build":
-        from .build.pipeline import build
-
-        return build
-    raise AttributeError(f"module 'anygram' has no attribute {name!r}")
+from .build.pipeline import build  # noqa: E402  (the subpackage attribute is replaced by the function)
 
 
 __all__ = [
