@@ -18,6 +18,7 @@ from .errors import (
     QueryError,
     TokenizerError,
 )
+from .format.open import verify
 from .index import Index, open
 from .results import (
     BuildSummary,
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "build",
     "open",
+    "verify",
     "Index",
     "BuildConfig",
     "QueryDefaults",
