@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba as nb
+from ..engine._jit import kernel
 import numpy as np
 
 from ..errors import CorruptIndexError
@@ -365,7 +365,7 @@ def _check_table(sh: Shard, path: Path, full: bool) -> None:
         raise CorruptIndexError(bad_order)
 
 
-@nb.njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _scan_table(ds, sa, k, w, maxbytes, seen):
     """One pass over a whole suffix array: pointer range and alignment, every position once
     (when ``seen`` has one entry per token), adjacent suffixes increasing (first ``maxbytes``
