@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..engine._jit import kernel
+from ..engine._jit import jit_enabled, kernel
 import numpy as np
 
 from ..errors import CorruptIndexError
@@ -345,7 +345,9 @@ def _check_table(sh: Shard, path: Path, full: bool) -> None:
         return
     bad_ptr = f"{path}: a suffix-array pointer is outside the {ds_size}-byte token file or not a multiple of the token width {w}"
     bad_order = f"{path}: suffix-array entries are out of order"
-    if full or sh.sa.nbytes <= FULL_SCAN_BYTES:
+    # without the JIT (ANYGRAM_JIT=0, one-shot CLI queries) only tiny tables are scanned whole
+    limit = FULL_SCAN_BYTES if jit_enabled() else 64 << 10
+    if full or sh.sa.nbytes <= limit:
         seen = np.zeros(n if n <= PERMUTATION_LIMIT else 0, dtype=np.uint8)
         rank, kind = _scan_table(sh.ds, sh.sa, k, w, ORDER_BYTES_FULL if full else ORDER_BYTES, seen)
         if kind == 1:
