@@ -777,6 +777,9 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
     L.append("# anygram vs infini-gram benchmark\n")
     L.append(f"- command: `{res['command']}`")
     L.append(f"- date: {res['date']}; total benchmark time {res.get('elapsed_seconds', 0):.0f} s")
+    if "load_average_start" in res:
+        la = lambda x: "/".join(f"{v:.2f}" for v in x)  # noqa: E731
+        L.append(f"- load average (1/5/15 min) at start {la(res['load_average_start'])}, at end {la(res.get('load_average_end', ()))} (the benchmark itself accounts for about 1; more means other processes shared the CPUs)")
     L.append(f"- machine: {m['cpu_model']}, {m['logical_cores']} logical cores, {m['ram_bytes'] / 2**30:.1f} GiB RAM; {m['os']}")
     L.append(f"- versions: python {m['python']}, numpy {m['numpy']}, numba {m['numba']}, anygram {m['anygram']} (commit {m['anygram_commit']}{', with uncommitted changes' if m.get('anygram_uncommitted_changes') else ''}; `{m.get('anygram_package')}`), infini-gram {m['infini-gram']}")
     c = res["corpus"]
@@ -982,12 +985,13 @@ def main() -> None:
     log(f"reading document offsets of {len(files)} file(s)")
     corpus = Corpus(files)
     res: dict[str, Any] = {
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "command": " ".join(["python", sys.argv[0]] + sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": machine_info(),
         "corpus": {"path": str(args.corpus), "files": [str(f) for f in files], "bytes": corpus.size_bytes, "documents": corpus.n},
         "parameters": {"workers": args.workers, "mem_gib": args.mem, "queries": args.queries, "texts": args.texts, "seed": args.seed, "lengths": list(LENGTHS), "cell_budget": args.cell_budget, "oneshot_runs": args.oneshot_runs, "engines": args.engines, "quick": args.quick, "infinigram_max_support": INFINI_MAX_SUPPORT},
         "notes": [],
+        "load_average_start": os.getloadavg(),
     }
     prev_path = out / "results.json"
 
@@ -1040,6 +1044,7 @@ def main() -> None:
 
     # 5. outputs
     res["elapsed_seconds"] = time.perf_counter() - t_all
+    res["load_average_end"] = os.getloadavg()
     res["targets"] = targets_table(res)
     prev_path.write_text(json.dumps(res, indent=1, default=str))
     write_markdown(res, out / "results.md")
