@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -118,12 +119,17 @@ class HFTokenizer:
         if self.path.is_dir():
             self.path = self.path / "tokenizer.json"
         if not self.path.is_file():
-            raise TokenizerError(f"tokenizer file not found: {self.path}")
+            raise TokenizerError(
+                f"tokenizer file not found: {self.path} (give the path of a tokenizer.json or of "
+                "its folder; tokenizers are never downloaded)"
+            )
         try:
             self._tk = tk.Tokenizer.from_file(str(self.path))
         except Exception as exc:  # the Rust side raises a bare Exception
             raise TokenizerError(f"cannot load tokenizer {self.path}: {exc}") from exc
-        self.vocab_size = int(self._tk.get_vocab_size(with_added_tokens=True))
+        # ids may have gaps (a hand-written vocab, added tokens): size the width by the largest id
+        vocab = self._tk.get_vocab(with_added_tokens=True)
+        self.vocab_size = max(int(self._tk.get_vocab_size(with_added_tokens=True)), max(vocab.values(), default=-1) + 1)
         self.token_width = token_width_for_vocab(self.vocab_size)
         self.dtype = DTYPE_BY_WIDTH[self.token_width]
         self.sha256 = _sha256_file(self.path)
@@ -159,7 +165,12 @@ class HFTokenizer:
         return f"tokenizers: {self.path.name} ({self.vocab_size} ids)"
 
     def copy_into(self, index_dir: Path) -> None:
-        shutil.copyfile(self.path, index_dir / "tokenizer.json")
+        """Copy the tokenizer.json into an index, checking it did not change since it was loaded."""
+        dest = index_dir / "tokenizer.json"
+        if self.path.resolve() != dest.resolve():
+            shutil.copyfile(self.path, dest)
+        if _sha256_file(dest) != self.sha256:
+            raise TokenizerError(f"{self.path} changed while the index was being built")
 
 
 def load_tokenizer(name_or_path: str | os.PathLike[str] | None, eos_token_id: int | None = None) -> Tokenizer:

@@ -10,6 +10,8 @@ import psutil
 
 #: bytes of RAM one shard's suffix-array build needs per byte of token data (text + int32 SA + slack)
 BUILD_BYTES_PER_BYTE = 5.3
+#: RSS of a build process before it holds any shard (Python, numpy, numba, pydivsufsort)
+WORKER_BASE_BYTES = 128 << 20
 
 
 def available_memory() -> int:
@@ -23,7 +25,17 @@ def default_max_memory() -> int:
 
 def parse_size(text: str | int | None) -> int | None:
     """'8G', '512M', '100k', '123' -> bytes (binary units)."""
-    if text is None or isinstance(text, int):
+    if text is None:
+        return None
+    if isinstance(text, (bool, float)):
+        from ..errors import BuildError
+
+        raise BuildError(f"a size must be an integer number of bytes or a string like '8G', not {text!r}")
+    if isinstance(text, int):
+        if text <= 0:
+            from ..errors import BuildError
+
+            raise BuildError(f"a size must be positive, not {text}")
         return text
     s = str(text).strip().upper().removesuffix("B").removesuffix("I")
     mult = 1
@@ -37,6 +49,10 @@ def parse_size(text: str | int | None) -> int | None:
         from ..errors import BuildError
 
         raise BuildError(f"cannot parse size {text!r} (examples: 8G, 512M, 100000)") from None
+    if not (0 < value < float("inf")):
+        from ..errors import BuildError
+
+        raise BuildError(f"a size must be positive and finite, not {text!r}")
     return int(value * mult)
 
 

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..errors import BuildError
 from ..format.manifest import SHARD_FILES
 
 
@@ -45,10 +46,12 @@ class ShardWriter:
     def add(self, ids: np.ndarray, meta: dict[str, Any], text_bytes: int) -> None:
         self._write("offset", np.uint64(self.ds_bytes).tobytes())
         self._write("metaoff", np.uint64(self.mt_bytes).tobytes())
-        payload = ids.tobytes()
+        if ids.dtype.itemsize != self.width or ids.dtype.byteorder == ">" or not ids.flags.c_contiguous:
+            raise BuildError(f"token array of dtype {ids.dtype} does not match the shard's {self.width}-byte little-endian tokens")
+        payload = memoryview(ids).cast("B")  # no copy, even for a huge document
         self._write("tokenized", self.sep)
         self._write("tokenized", payload)
-        self.ds_bytes += len(self.sep) + len(payload)
+        self.ds_bytes += len(self.sep) + payload.nbytes
         line = (json.dumps(meta, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
         self._write("metadata", line)
         self.mt_bytes += len(line)
@@ -66,7 +69,11 @@ class ShardWriter:
         return out
 
     def abort(self) -> None:
+        """Close and delete the files of an unfinished shard."""
         for f in self._f.values():
-            f.close()
+            try:
+                f.close()
+            except OSError:  # pragma: no cover - e.g. disk full while flushing
+                pass
         for p in self.paths.values():
             p.unlink(missing_ok=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numba as nb
 import numpy as np
 
 from ..errors import BuildError
@@ -27,26 +27,31 @@ def ptr_size_for(ds_size: int) -> int:
     return max(1, ((max(ds_size, 1) - 1).bit_length() + 7) // 8)
 
 
-@nb.njit(cache=True, nogil=True)
-def _keep_aligned(sa, width):
-    """Compact, in place, the entries that are multiples of ``width``; returns their number."""
+#: suffix-array entries filtered / packed per step (bounds the extra memory to a few MiB)
+_STEP = 1 << 20
+
+
+def _keep_aligned(sa: np.ndarray, width: int) -> int:
+    """Compact, in place, the entries that are multiples of ``width`` (a power of two).
+
+    Returns their number. Works in steps so the extra memory stays a few MiB; plain numpy (no
+    JIT) so that a freshly started worker process does not pay for loading compiled code.
+    """
+    mask = width - 1
     j = 0
-    for i in range(sa.shape[0]):
-        v = sa[i]
-        if v % width == 0:
-            sa[j] = v
-            j += 1
+    for s in range(0, sa.shape[0], _STEP):
+        chunk = sa[s : s + _STEP]
+        kept = chunk[(chunk & mask) == 0]  # a copy: safe to write at j <= s
+        sa[j : j + kept.shape[0]] = kept
+        j += kept.shape[0]
     return j
 
 
-@nb.njit(cache=True, nogil=True)
-def _pack(sa, n, k, out):
-    """Write the first ``n`` entries of ``sa`` as ``k``-byte little-endian integers into ``out``."""
-    for i in range(n):
-        v = np.int64(sa[i])
-        base = i * k
-        for j in range(k):
-            out[base + j] = (v >> (8 * j)) & 0xFF
+def _le_bytes(entries: np.ndarray, k: int) -> np.ndarray:
+    """``entries`` as ``k``-byte little-endian integers (``k`` <= the dtype's width), one row each."""
+    le = entries.astype(entries.dtype.newbyteorder("<"), copy=False)
+    rows = le.view(np.uint8).reshape(le.shape[0], le.dtype.itemsize)
+    return np.ascontiguousarray(rows[:, :k])
 
 
 def build_table(ds_path: str | os.PathLike[str], sa_path: str | os.PathLike[str], token_width: int) -> dict[str, Any]:
@@ -74,24 +79,21 @@ def build_table(ds_path: str | os.PathLike[str], sa_path: str | os.PathLike[str]
         if n != expected:
             raise BuildError(f"{ds_path}: suffix array has {n} aligned entries, expected {expected}")
         with open(tmp, "wb") as f:
-            if sa.dtype.itemsize == k and sa.dtype.byteorder in ("<", "=", "|"):
-                buf = memoryview(sa[:n].view(np.uint8))
+            little = sa.dtype.byteorder == "<" or (sa.dtype.byteorder in ("=", "|") and sys.byteorder == "little")
+            if sa.dtype.itemsize == k and little:
+                buf = memoryview(sa[:n]).cast("B")
                 f.write(buf)
                 h.update(buf)
             else:
-                step = 1 << 24  # pack in chunks to bound the extra memory
-                out = np.empty(step * k, dtype=np.uint8)
-                for s in range(0, n, step):
-                    m = min(step, n - s)
-                    _pack(sa[s : s + m], m, k, out)
-                    chunk = memoryview(out[: m * k])
+                for s in range(0, n, _STEP):  # pack in steps: a few MiB of extra memory
+                    chunk = memoryview(_le_bytes(sa[s : min(n, s + _STEP)], k)).cast("B")
                     f.write(chunk)
                     h.update(chunk)
             f.flush()
             os.fsync(f.fileno())
         del sa
     os.replace(tmp, sa_path)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
     return {
         "ptr_size": k,
         "bytes": sa_path.stat().st_size,

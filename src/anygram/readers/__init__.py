@@ -8,4 +8,4 @@ when ``on_error="fail"``.
 from .base import Document, SkipReport
 from .dispatch import estimate_bytes, iter_documents
 
-__all__ = ["Document", "SkipReport", "iter_documents", "estimate_bytes"]
+__all__ = ["Document", "SkipReport", "estimate_bytes", "iter_documents"]
