@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import anygram
-from anygram.build import pipeline
-from anygram.build.resources import BUILD_BYTES_PER_BYTE, WORKER_BASE_BYTES
-from anygram.build.suffix_array import build_table, ptr_size_for
+from anygram.builder import pipeline
+from anygram.builder.resources import BUILD_BYTES_PER_BYTE, WORKER_BASE_BYTES
+from anygram.builder.suffix_array import build_table, ptr_size_for
 from anygram.errors import BuildError, CorpusError
 from helpers import write_jsonl
 

@@ -74,8 +74,8 @@ def _link_tree(root: Path, files: list[Path], dest: Path) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from anygram.build.pipeline import build
-    from anygram.build.resources import parse_size
+    from anygram.builder.pipeline import build
+    from anygram.builder.resources import parse_size
     from anygram.errors import BuildError
 
     from . import render

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from anygram.index import Index
 
 PROG = "anygram"
+#: commands that run a few searches: fastest without numba in a fresh process (see engine/_jit.py)
+ONE_SHOT = frozenset({"count", "find", "prob", "ntd", "infgram", "search", "doc", "info"})
 
 
 # ============================================================== helpers
@@ -130,7 +132,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     RSS, skipped records) is printed at the end. An interrupted build resumes when the same
     command is run again.
     """
-    from anygram.build.pipeline import build
+    from anygram.builder.pipeline import build
 
     progress = not (args.quiet or args.json)
     summary = build(
@@ -489,6 +491,10 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if args.command in ONE_SHOT and not getattr(args, "verify", False) and "anygram.engine._jit" not in sys.modules:
+        # a handful of binary searches: run the kernels as plain Python and skip numba's start-up
+        # (~0.3 s import + cache loading); `score` and `demo` scan whole texts and keep the JIT
+        os.environ.setdefault("ANYGRAM_JIT", "0")
     from anygram.errors import AnygramError
 
     try:
