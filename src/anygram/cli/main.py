@@ -178,8 +178,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_count(args: argparse.Namespace) -> int:
     """Count the occurrences of QUERY (text, or token ids with --ids)."""
-    idx = _open(args)
-    res = idx.count(_query(args, args.query))
+    from anygram.oneshot import count_once
+    from anygram.results import CountResult
+
+    query = _query(args, args.query)
+    paths = _index_paths(args.index)
+    n = count_once(paths, query) if isinstance(paths, str) else None
+    res = CountResult(count=n) if n is not None else _open(args).count(query)
     if args.json:
         _emit_json(res)
     else:
