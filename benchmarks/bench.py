@@ -696,13 +696,17 @@ def oneshot(args: argparse.Namespace, out: Path, qs: dict[str, Any]) -> dict[str
         cmds["infinigram"] = [sys.executable, "-c", IG_ONESHOT, ig_idx, text]
     times: dict[str, list[float]] = {k: [] for k in cmds}
     counts: dict[str, Any] = {}
-    for k, cmd in cmds.items():  # untimed first run: numba cache, imports, page cache
-        r = subprocess.run(cmd, capture_output=True, text=True)
+    # a user's Python caches bytecode; PYTHONDONTWRITEBYTECODE (set on some CI images) would make
+    # every run recompile both packages' sources, so it is dropped for both engines alike
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    res["env_note"] = "PYTHONDONTWRITEBYTECODE unset for both engines; first run untimed"
+    for k, cmd in cmds.items():  # untimed first run: numba cache, bytecode, page cache
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         counts[k] = _first_int(r.stdout)
     for _ in range(args.oneshot_runs):
         for k, cmd in cmds.items():
             t0 = time.perf_counter()
-            r = subprocess.run(cmd, capture_output=True, text=True)
+            r = subprocess.run(cmd, capture_output=True, text=True, env=env)
             times[k].append(time.perf_counter() - t0)
             if r.returncode != 0:
                 res.setdefault("errors", {})[k] = r.stderr[-500:]
