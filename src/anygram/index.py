@@ -461,7 +461,7 @@ class Index:
             raise QueryError(f"shard must be an integer in [0, {len(self.shards)})")
         return int(s)
 
-    def get_doc_by_ptr(self, shard: int, ptr: int, max_disp_len: int | None = None, needle_len: int = 0) -> DocResult:
+    def get_doc_by_ptr(self, shard: int, ptr: int, max_disp_len: int | None = None) -> DocResult:
         """The document containing byte offset ``ptr`` of a shard, ``max_disp_len`` tokens around it."""
         s = self._check_shard(shard)
         sh = self.shards[s]
