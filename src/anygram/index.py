@@ -332,13 +332,13 @@ class Index:
             return toks[:nd], cnts[:nd]
 
         parts = self._map_shards(one, ranges) if parallel else [one(s) for s in range(len(self.shards)) if ranges[s, 1] > ranges[s, 0]]
-        toks = np.concatenate([t for t, _ in parts])
-        cnts = np.concatenate([c for _, c in parts])
-        uniq, inv = np.unique(toks, return_inverse=True)
-        sums = np.zeros(uniq.shape[0], dtype=np.int64)
-        np.add.at(sums, inv, cnts)
-        total = int(sums.sum())
-        dist = {int(t): TokenProb(cont_cnt=int(c), prob=int(c) / total) for t, c in zip(uniq, sums)}
+        # merge shards (and the two eos sources) in a plain dict, sorted by token id
+        merged: dict[int, int] = {}
+        for t, c in parts:
+            for tok, n in zip(t.tolist(), c.tolist()):
+                merged[tok] = merged.get(tok, 0) + n
+        total = sum(merged.values())
+        dist = {tok: TokenProb(cont_cnt=n, prob=n / total) for tok, n in sorted(merged.items())}
         return NtdResult(prompt_cnt=total, result_by_token_id=dist, approx=unit > 1)
 
     def _map_shards(self, fn: Any, ranges: np.ndarray) -> list[Any]:
