@@ -83,8 +83,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     as_json = args.json
     say = (lambda *a, **k: None) if as_json else print
-    max_bytes = parse_size(args.max_bytes or os.environ.get("ANYGRAM_DEMO_MAX_BYTES") or DEFAULT_MAX_BYTES)
-    assert max_bytes is not None
+    max_bytes = parse_size(args.max_bytes or os.environ.get("ANYGRAM_DEMO_MAX_BYTES") or DEFAULT_MAX_BYTES) or DEFAULT_MAX_BYTES
     root, files, total = stdlib_sources(max_bytes)
     if not files:
         raise BuildError(f"no standard-library sources found under {root} within {max_bytes} bytes")
