@@ -377,6 +377,69 @@ def render_score(idx: Index, res: Any, per_token: bool) -> str:
     return "\n".join(lines)
 
 
+def _serve_specs(specs: list[str]) -> dict[str, str | list[str]]:
+    """``IDX`` arguments of ``serve``: ``DIR`` (served under its folder name) or ``NAME=DIR[,DIR...]``."""
+    from anygram.server.exceptions import ServerConfigError
+
+    out: dict[str, str | list[str]] = {}
+    for spec in specs:
+        if "=" in spec and not os.path.exists(spec):
+            name, path = spec.split("=", 1)
+        else:
+            name, path = os.path.basename(os.path.normpath(spec.split(",")[0])), spec
+        if name in out:
+            raise ServerConfigError(f"two indexes are named {name!r}: give one a name with NAME=DIR")
+        out[name] = _index_paths(path)
+    return out
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve indexes over HTTP: a JSON API, infini-gram's API protocol and a web page.
+
+    Each IDX is an index directory, served under its folder name, or NAME=DIR (NAME=DIR1,DIR2 for
+    several directories queried together). Clients only ever send a name. The server listens on
+    127.0.0.1 unless --host says otherwise; the web page is at /, the API docs at /docs.
+    Needs the server extra: pip install 'anygram[server]'.
+    """
+    from anygram.errors import MissingExtraError
+
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("fastapi", "server", "anygram serve") from None
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingExtraError("uvicorn", "server", "anygram serve") from None
+    from anygram.builder.resources import parse_size
+    from anygram.index import open as open_index
+    from anygram.server import ServerLimits, create_app
+
+    limits = ServerLimits(
+        time_budget=args.timeout,
+        workers=args.workers,
+        max_pending=max(args.max_pending, args.workers),
+        max_body_bytes=parse_size(args.max_body) or 0,
+        max_query_tokens=args.max_query_tokens,
+        max_maxnum=args.max_maxnum,
+        max_disp_len=args.max_disp_len,
+        max_support=args.max_support or None,
+        max_cnf_clauses=args.max_cnf_clauses,
+        max_cnf_terms=args.max_cnf_terms,
+    )
+    indexes = {}
+    for name, paths in _serve_specs(args.indexes).items():
+        idx = open_index(paths)
+        idx.count([])  # load the kernels before the first request
+        indexes[name] = idx
+    app = create_app(indexes, limits)
+    print(f"{PROG}: serving {', '.join(indexes)} on http://{args.host}:{args.port}/ (API docs at /docs)", file=sys.stderr)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"{PROG}: warning: listening on {args.host}: reachable from other machines", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Index this Python's standard library sources and run a few example queries (no download)."""
     from .demo import run_demo
@@ -476,6 +539,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="text file to score, or - for stdin")
     p.add_argument("--tokens", action="store_true", help="also print a per-token table")
 
+    p = add("serve", cmd_serve, [])
+    p.add_argument("indexes", nargs="+", metavar="IDX", help="index directory, or NAME=DIR (NAME=DIR1,DIR2: several queried together)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="time budget of one query in seconds (default 10; HTTP 503 above)")
+    p.add_argument("--workers", type=int, default=4, metavar="N", help="threads running queries (default 4)")
+    p.add_argument("--max-pending", type=int, default=64, metavar="N", help="queries admitted at once, running or queued (default 64)")
+    p.add_argument("--max-body", default="1M", metavar="SIZE", help="largest request body (default 1M; HTTP 413 above)")
+    p.add_argument("--max-query-tokens", type=int, default=1000, metavar="N", help="tokens of one query (default 1000)")
+    p.add_argument("--max-maxnum", type=int, default=10, metavar="N", help="documents one search may return (default 10)")
+    p.add_argument("--max-disp-len", type=int, default=10_000, metavar="N", help="tokens shown per document (default 10000)")
+    p.add_argument("--max-support", type=int, default=1000, metavar="N", help="largest and default max_support of ntd (default 1000; 0: exact by default, no limit)")
+    p.add_argument("--max-cnf-clauses", type=int, default=4, metavar="N", help="clauses (AND) of a CNF query (default 4)")
+    p.add_argument("--max-cnf-terms", type=int, default=4, metavar="N", help="terms (OR) per CNF clause (default 4)")
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings only, not every request")
+
     p = add("demo", cmd_demo, [common])
     p.add_argument("--out", default=None, metavar="DIR", help="build the demo index in DIR (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep the temporary index and print its path")
@@ -486,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "demo")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo")
 
 
 def main(argv: list[str] | None = None) -> int:
