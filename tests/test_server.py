@@ -103,6 +103,12 @@ def test_count_batch_and_ids_index(client: Any, tiny: Any, ids_index: Any) -> No
     r = client.post("/api/v1/tiny/count_batch", json={"queries": ["the", [99, 97, 116], "", "zzz"]})
     assert r.status_code == 200
     assert r.json() == [jsonable(c) for c in tiny.count_batch(["the", [99, 97, 116], "", "zzz"])]
+    items = [["the ca", "t"], [[116], 104], ["", "a"]]
+    r = client.post("/api/v1/tiny/prob_batch", json={"items": [{"prompt": p, "cont": c} for p, c in items]})
+    assert r.status_code == 200 and r.json() == [jsonable(p) for p in tiny.prob_batch([tuple(i) for i in items])]
+    prompts = ["the ", [97], "", "zz"]
+    r = client.post("/api/v1/tiny/ntd_batch", json={"prompts": prompts, "max_support": 50})
+    assert r.status_code == 200 and r.json() == [jsonable(n) for n in tiny.ntd_batch(prompts, 50)]
     r = client.post("/api/v1/ids/count", json={"query": [2, 3]})
     assert r.json() == jsonable(ids_index.count([2, 3])) == {"count": 3, "approx": False}
     r = client.post("/api/v1/ids/ntd", json={"prompt": [2, 3]})
@@ -140,7 +146,7 @@ def test_indexes_limits_info_health(client: Any, tiny: Any, tmp_path_factory: py
 def test_openapi_and_docs(client: Any) -> None:
     spec = client.get("/openapi.json").json()
     paths = set(spec["paths"])
-    for route in {q[0] for q in QUERIES} | {"count_batch", "tokenize", "decode"}:
+    for route in {q[0] for q in QUERIES} | {"count_batch", "prob_batch", "ntd_batch", "tokenize", "decode"}:
         assert f"/api/v1/{{index}}/{route}" in paths, route
     assert "/api/infini-gram" in paths and "/api/v1/indexes" in paths
     schemas = spec["components"]["schemas"]
@@ -190,6 +196,7 @@ def test_malformed_json_is_422(client: Any) -> None:
         ("count", {}),
         ("count", {"query": "a", "maxnum": 3}),  # unknown field
         ("count_batch", {"queries": "the"}),
+        ("prob_batch", {"items": [["a", "b"]]}),
         ("prob", {"prompt": "a", "cont": 1.0}),
         ("prob", {"prompt": "a"}),
         ("ntd", {"prompt": "a", "max_support": 0}),
@@ -222,6 +229,8 @@ def test_wrong_types_are_422(client: Any, route: str, body: dict[str, Any]) -> N
         ("tiny", "prob", {"prompt": "a", "cont": "ab"}, "not one"),
         ("tiny", "prob", {"prompt": "a", "cont": 999}, "999"),
         ("tiny", "count_batch", {"queries": ["a", [999]]}, "queries[1]"),
+        ("tiny", "prob_batch", {"items": [{"prompt": "a", "cont": "bc"}]}, "not one"),
+        ("tiny", "ntd_batch", {"prompts": ["a", [256]]}, "token id 256"),
         ("tiny", "get_doc_by_ix", {"doc_ix": 99}, "doc_ix"),
         ("tiny", "get_doc_by_rank", {"shard": 3, "rank": 0}, "shard"),
         ("tiny", "get_doc_by_rank", {"shard": 0, "rank": 10**6}, "rank"),
@@ -251,6 +260,8 @@ def test_server_limits_are_400(tiny: Any) -> None:
         ("count", {"query": [97] * 6}, "6 tokens"),
         ("score", {"text": "abcdefghi"}, "9 tokens; this server's limit is 8"),
         ("count_batch", {"queries": ["a", "b", "c"]}, "3 items"),
+        ("prob_batch", {"items": [{"prompt": "a", "cont": "b"}] * 3}, "3 items"),
+        ("ntd_batch", {"prompts": ["a"], "max_support": 4}, "max_support=4"),
         ("tokenize", {"texts": ["a", "b", "c"]}, "3 items"),
         ("count_cnf", {"cnf": [["a"], ["b"], ["c"]]}, "3 clauses"),
         ("count_cnf", {"cnf": [["a", "b", "c"]]}, "3 terms"),

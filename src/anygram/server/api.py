@@ -35,7 +35,9 @@ from .models import (
     DocByIxBody,
     DocByPtrBody,
     DocByRankBody,
+    NtdBatchBody,
     NtdBody,
+    ProbBatchBody,
     ProbBody,
     QueryBody,
     SearchDocsBody,
@@ -108,6 +110,29 @@ def build_router(svc: Service) -> APIRouter:
         idx = svc.index(index)
         ms = svc.max_support(body.max_support)
         return _json(await svc.run(lambda: idx.ntd(svc.check_query(idx, body.prompt, "prompt"), ms)))
+
+    @r.post("/{index}/prob_batch", response_model=list[ProbResult], tags=["probabilities"], summary="prob of many (prompt, cont) pairs")
+    async def prob_batch(index: str, body: ProbBatchBody) -> JSONResponse:
+        idx = svc.index(index)
+        svc.check_batch(body.items, "items")
+
+        def go() -> list[dict[str, Any]]:
+            items = [(svc.check_query(idx, it.prompt, f"items[{i}] prompt"), svc.check_cont(idx, it.cont)) for i, it in enumerate(body.items)]
+            return [p.to_dict() for p in idx.prob_batch(items)]
+
+        return JSONResponse(await svc.run(go))
+
+    @r.post("/{index}/ntd_batch", response_model=list[NtdResult], tags=["probabilities"], summary="ntd of many prompts")
+    async def ntd_batch(index: str, body: NtdBatchBody) -> JSONResponse:
+        idx = svc.index(index)
+        svc.check_batch(body.prompts, "prompts")
+        ms = svc.max_support(body.max_support)
+
+        def go() -> list[dict[str, Any]]:
+            prompts = [svc.check_query(idx, p, f"prompts[{i}]") for i, p in enumerate(body.prompts)]
+            return [n.to_dict() for n in idx.ntd_batch(prompts, ms)]
+
+        return JSONResponse(await svc.run(go))
 
     @r.post("/{index}/infgram_prob", response_model=InfgramProbResult, tags=["probabilities"], summary="∞-gram probability of one token")
     async def infgram_prob(index: str, body: ProbBody) -> JSONResponse:

@@ -34,6 +34,20 @@ class BatchBody(_Body):
     queries: list[Query] = Field(description="queries, each text or token ids")
 
 
+class ProbItem(_Body):
+    prompt: Query = _PROMPT
+    cont: StrictInt | StrictStr = _CONT
+
+
+class ProbBatchBody(_Body):
+    items: list[ProbItem] = Field(description="(prompt, cont) pairs")
+
+
+class NtdBatchBody(_Body):
+    prompts: list[Query] = Field(description="prompts, each text or token ids")
+    max_support: PositiveInt | None = None
+
+
 class ProbBody(_Body):
     prompt: Query = _PROMPT
     cont: StrictInt | StrictStr = _CONT
