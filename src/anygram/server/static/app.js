@@ -79,13 +79,21 @@ function flatten(obj, prefix, rows) {
 
 async function showDocs(index, res, terms) {
   const out = $("result");
-  out.append(el("p", {}, el("span", { class: "count" }, fmt(res.cnt)), res.approx ? " occurrences (approximate)" : " occurrences"));
-  if (!res.documents.length) return;
-  const segs = res.documents.map((d) => segments(d.token_ids, terms));
+  // occurrences are sampled with replacement (as infini-gram does): show each one once
+  const seen = new Set();
+  const docs = [];
+  res.documents.forEach((d, i) => {
+    const key = d.shard + ":" + d.ptr;
+    if (!seen.has(key)) { seen.add(key); docs.push([d, res.idxs[i]]); }
+  });
+  const kind = res.approx ? " occurrences (approximate)" : " occurrences";
+  out.append(el("p", {}, el("span", { class: "count" }, fmt(res.cnt)), kind, docs.length ? `; showing ${docs.length}` : ""));
+  if (!docs.length) return;
+  const segs = docs.map(([d]) => segments(d.token_ids, terms));
   const flat = segs.flat().map(([ids]) => ids);
   const texts = flat.length ? (await api(index + "/decode", { token_ids: flat })).texts : [];
   let k = 0;
-  res.documents.forEach((d, i) => {
+  docs.forEach(([d, occurrence], i) => {
     const pre = el("pre");
     for (const [, isMatch] of segs[i]) {
       const t = texts[k++];
@@ -95,7 +103,7 @@ async function showDocs(index, res, terms) {
     for (const [key, v] of flatten(d.metadata, "", [])) meta.append(el("tr", {}, el("td", {}, key), el("td", {}, v)));
     const shown = d.disp_len < d.doc_len ? `, ${fmt(d.disp_len)} shown` : "";
     out.append(el("article", { class: "doc" },
-      el("h3", {}, `Document #${fmt(d.doc_ix)} · ${fmt(d.doc_len)} tokens${shown} · occurrence #${fmt(res.idxs[i])}`),
+      el("h3", {}, `Document #${fmt(d.doc_ix)} · ${fmt(d.doc_len)} tokens${shown} · occurrence #${fmt(occurrence)}`),
       meta, pre));
   });
 }
@@ -111,11 +119,14 @@ async function showNtd(index, res) {
   if (res.approx) head += " · approximate (sampled)";
   out.append(el("p", {}, head));
   if (!top.length) return;
-  const labels = (await api(index + "/decode", { token_ids: top.map(([t]) => [t]) })).texts;
+  // the end of a document counts as eos_token_id, which may be the separator id (not decodable)
+  const words = top.filter(([t]) => t !== info.eos_token_id).map(([t]) => [t]);
+  const texts = words.length ? (await api(index + "/decode", { token_ids: words })).texts : [];
+  const labels = new Map(words.map(([t], i) => [t, JSON.stringify(texts[i])]));
   const max = top[0][1].cont_cnt;
   const chart = el("div", { class: "chart" });
-  top.forEach(([t, e], i) => {
-    const label = t === info.eos_token_id ? "[end of document]" : JSON.stringify(labels[i]);
+  top.forEach(([t, e]) => {
+    const label = t === info.eos_token_id ? "[end of document]" : labels.get(t);
     chart.append(el("span", { class: "tok", title: "token id " + t }, label),
       el("div", { class: "bar", style: `width:${(100 * e.cont_cnt / max).toFixed(1)}%` }),
       el("span", { class: "num" }, `${fmt(e.cont_cnt)} · ${(100 * e.prob).toFixed(2)}%`));
