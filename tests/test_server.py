@@ -149,6 +149,8 @@ def test_openapi_and_docs(client: Any) -> None:
     for route in {q[0] for q in QUERIES} | {"count_batch", "prob_batch", "ntd_batch", "tokenize", "decode"}:
         assert f"/api/v1/{{index}}/{route}" in paths, route
     assert "/api/infini-gram" in paths and "/api/v1/indexes" in paths
+    compat_body = spec["paths"]["/api/infini-gram"]["post"]["requestBody"]["content"]["application/json"]
+    assert "get_doc_by_rank" in compat_body["schema"]["properties"]["query_type"]["enum"]
     schemas = spec["components"]["schemas"]
     assert "CountResult" in schemas and "SearchDocsResult" in schemas
     r = client.get("/docs")
@@ -174,6 +176,25 @@ def test_unknown_index_is_404(client: Any) -> None:
     # a path-like name is just an unknown name (or no route at all), never opened
     assert client.post("/api/v1/..%2Ftmp/count", json={"query": "a"}).status_code == 404
     assert client.get("/api/v1/unknown_route").status_code == 404
+    r = client.get("/api/v1/tiny/count")
+    assert r.status_code == 405 and r.json()["error"] == "Method Not Allowed"
+
+
+def test_several_shards(tmp_path: Path) -> None:
+    idx = build_from_texts(tmp_path, TEXTS * 3, shard_tokens=120)
+    assert idx.num_shards > 1
+    with TestClient(create_app({"multi": idx})) as c:
+        assert c.post("/api/v1/multi/find", json={"query": "cat"}).json() == jsonable(idx.find("cat"))
+        r = c.post("/api/v1/multi/search_docs", json={"query": "cat", "maxnum": 5, "seed": 2})
+        assert r.json() == jsonable(idx.search_docs("cat", 5, None, 2))
+        seg = idx.find("dog").segment_by_shard
+        s = max(range(len(seg)), key=lambda i: seg[i][1] - seg[i][0])
+        r = c.post("/api/v1/multi/get_doc_by_rank", json={"shard": s, "rank": seg[s][0]})
+        assert r.json() == jsonable(idx.get_doc_by_rank(s, seg[s][0]))
+        r = c.post("/", json={"index": "multi", "query_type": "find", "query": "cat"})
+        assert r.json()["segment_by_shard"] == [list(x) for x in idx.find("cat").segment_by_shard]
+        info = c.get("/api/v1/multi/info").json()
+        assert [sh["path"] for sh in info["shards"]] == [f"multi/{i}" for i in range(idx.num_shards)]
 
 
 def test_malformed_json_is_422(client: Any) -> None:

@@ -36,7 +36,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise MissingExtraError("fastapi", "server", "the anygram HTTP server") from exc
 
 from .api import build_router
-from .compat import InfinigramCompat
+from .compat import OPTIONAL_FIELDS, InfinigramCompat
 from .exceptions import ServerBusyError, TimeBudgetExceededError, UnknownIndexError
 from .limits import ServerLimits
 from .middleware import BodySizeLimitMiddleware, error_body
@@ -124,6 +124,27 @@ def create_app(indexes: Mapping[str, Index], limits: ServerLimits | None = None)
             "response: infini-gram's fields plus token_ids, tokens, latency (ms); errors: {\"error\": message}."
         ),
         "tags": ["infini-gram"],
+        "openapi_extra": {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["index", "query_type"],
+                            "properties": {
+                                "index": {"type": "string"},
+                                "query_type": {"type": "string", "enum": sorted(OPTIONAL_FIELDS)},
+                                "query": {"type": "string"},
+                                "query_ids": {"type": "array", "items": {}},
+                                **{k: {"type": "integer"} for k in sorted(set().union(*OPTIONAL_FIELDS.values()))},
+                            },
+                        },
+                        "example": {"index": "NAME", "query_type": "count", "query": "natural language processing"},
+                    }
+                },
+            }
+        },
     }
     app.add_api_route("/api/infini-gram", compat.endpoint, methods=["POST"], **compat_doc)
     app.add_api_route("/", compat.endpoint, methods=["POST"], include_in_schema=False)
