@@ -45,6 +45,9 @@ from .tokenizers import DTYPE_BY_WIDTH, check_token_ids, separator_id
 
 Query = str | Sequence[int] | np.ndarray
 
+#: prompts occurring at most this often get their exact ntd in a single kernel call
+SMALL_NTD = 4096
+
 
 def open(  # noqa: A001 - the natural name: anygram.open(path)
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
@@ -295,8 +298,16 @@ class Index:
         p = self._ids(prompt, "prompt")
         ranges = self._ranges()
         qb = self._bytes(p)
-        cnt = int(self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], ranges))
-        return self._ntd_from_ranges(ranges, cnt, qb.shape[0], max_support, parallel=not _nested)
+        if max_support is None and self.defaults.max_support is None:
+            # exact and rare: find and count in one kernel call (no per-shard dispatch)
+            toks = np.empty(SMALL_NTD, np.int64)
+            cnts = np.empty(SMALL_NTD, np.int64)
+            cnt, nd = self._run(_multi.ntd_small, self._dss, self._sas, self._ks, qb, qb.shape[0], self.token_width, self.eos_token_id, ranges, toks, cnts)
+            if nd >= 0:
+                return self._ntd_result([(toks[:nd], cnts[:nd])], False)
+        else:
+            cnt = self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], ranges)
+        return self._ntd_from_ranges(ranges, int(cnt), qb.shape[0], max_support, parallel=not _nested)
 
     def _ntd_from_ranges(self, ranges: np.ndarray, cnt: int, m: int, max_support: int | None, parallel: bool = True) -> NtdResult:
         if cnt == 0:
@@ -332,6 +343,10 @@ class Index:
             return toks[:nd], cnts[:nd]
 
         parts = self._map_shards(one, ranges) if parallel else [one(s) for s in range(len(self.shards)) if ranges[s, 1] > ranges[s, 0]]
+        return self._ntd_result(parts, unit > 1)
+
+    @staticmethod
+    def _ntd_result(parts: list[tuple[np.ndarray, np.ndarray]], approx: bool) -> NtdResult:
         # merge shards (and the two eos sources) in a plain dict, sorted by token id
         merged: dict[int, int] = {}
         for t, c in parts:
@@ -339,7 +354,7 @@ class Index:
                 merged[tok] = merged.get(tok, 0) + n
         total = sum(merged.values())
         dist = {tok: TokenProb(cont_cnt=n, prob=n / total) for tok, n in sorted(merged.items())}
-        return NtdResult(prompt_cnt=total, result_by_token_id=dist, approx=unit > 1)
+        return NtdResult(prompt_cnt=total, result_by_token_id=dist, approx=approx)
 
     def _map_shards(self, fn: Any, ranges: np.ndarray) -> list[Any]:
         busy = [s for s in range(len(self.shards)) if ranges[s, 1] > ranges[s, 0]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._jit import kernel
 import numpy as np
 
+from ._ntd import ntd_exact
 from ._search import extend_range, find_range
 
 
@@ -190,3 +191,23 @@ def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt, need_counts):
                 cur[s, 1] = nxt[s, 1]
         out_len[l] = r - l
         out_cnt[l] = cnt if r > l else 0
+
+
+@kernel(cache=True, nogil=True)
+def ntd_small(dss, sas, ks, q, qlen, w, eos, ranges, out_tok, out_cnt):
+    """Find a prompt and, when it is rare enough, its exact next-token counts, in one call.
+
+    Fills ``ranges`` and returns ``(count, entries)``; ``entries`` is -1 when the prompt occurs
+    more than ``out_tok.shape[0]`` times (the caller then fans the shards out over threads).
+    """
+    cnt = find_all(dss, sas, ks, q, 0, qlen, ranges)
+    cap = out_tok.shape[0]
+    if cnt > cap:
+        return cnt, -1
+    nd = 0
+    for s in range(len(dss)):
+        lo = ranges[s, 0]
+        hi = ranges[s, 1]
+        if hi > lo:
+            nd += ntd_exact(dss[s], sas[s], ks[s], lo, hi, qlen, w, eos, out_tok[nd:], out_cnt[nd:])
+    return cnt, nd
