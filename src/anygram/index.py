@@ -366,6 +366,8 @@ class Index:
     def ntd_batch(self, prompts: Sequence[Query], max_support: int | None = None) -> list[NtdResult]:
         """``ntd`` of many prompts, on several threads (the kernels release the GIL)."""
         prompts = list(prompts)
+        for i, p in enumerate(prompts):  # validate up front, naming the bad item
+            self._ids(p, f"prompts[{i}]")
         if len(prompts) < 4 or self.defaults.threads <= 1:
             return [self.ntd(p, max_support) for p in prompts]
         # shards of each prompt run sequentially here: the pool's threads are busy with prompts
