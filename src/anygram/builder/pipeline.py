@@ -7,7 +7,9 @@ Steps:
    the number of workers and the size of the corpus).
 2. Each closed shard's suffix array is built in a worker process while the main process
    tokenizes the next shard (``workers=1``, or a corpus that fits one shard: in the main
-   process, with no process start-up cost).
+   process, with no process start-up cost). ``workers`` counts every process of the build: the
+   main process reads and tokenizes, ``workers - 1`` processes sort, so the cores are not
+   oversubscribed and at most ``workers - 1`` suffix arrays are in memory at once.
 3. The manifest is written last; the work directory ``OUT.partial`` is fsynced and renamed to
    ``OUT``. An interrupted build (crash, Ctrl-C, a bad record with ``on_error="fail"``, a killed
    worker) leaves ``OUT.partial`` with a ``build_state.json``: every closed shard, every finished
@@ -141,8 +143,9 @@ def build(
     """Index a corpus (folders, .txt/.md/…, JSONL(.gz/.zst), JSON, parquet) into ``output``.
 
     ``max_memory`` (bytes or "8G"; default 60% of the available RAM) bounds the memory of all
-    suffix-array builds together; ``workers`` (default: number of cores) build shards in
-    parallel; ``shard_tokens`` forces a shard size. ``on_error="fail"`` stops at the first bad
+    suffix-array builds together; ``workers`` (default: number of cores) processes work on the
+    build: the main one reads and tokenizes, the others sort shards in parallel;
+    ``shard_tokens`` forces a shard size. ``on_error="fail"`` stops at the first bad
     record instead of skipping and counting it. Rerunning an interrupted build resumes it.
 
     Returns a :class:`~anygram.results.BuildSummary`. Raises :class:`~anygram.errors.BuildError`
@@ -582,6 +585,7 @@ class _Pool:
 
     With ``workers=1``, and for the last shard of a build that has started no worker yet (a
     corpus that fits one shard), a job runs in the calling process: no process start-up cost.
+    Otherwise ``workers - 1`` sorting processes run beside the main (tokenizing) process.
     """
 
     def __init__(self, workers: int) -> None:
@@ -592,7 +596,7 @@ class _Pool:
         if self.workers == 1 or (self._pool is None and last):
             return _run_inline(fn, *args)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=max(1, self.workers - 1), mp_context=get_context("spawn"))
         return self._pool.submit(fn, *args)
 
     def shutdown(self, cancel: bool) -> None:

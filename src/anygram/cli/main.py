@@ -489,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ids-field", default=None, metavar="F", help="JSONL/parquet field with pre-tokenized token ids")
     p.add_argument("--token-width", type=int, choices=(1, 2, 4), default=None, metavar="W", help="bytes per token id with --ids-field (1, 2 or 4; default 2)")
     p.add_argument("--max-memory", default=None, metavar="SIZE", help="RAM the build may use, e.g. 8G (default: 60%% of available)")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="parallel suffix-array builders (default: CPU count)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes: 1 reads/tokenizes, N-1 sort suffix arrays (default: CPU count)")
     p.add_argument("--shard-tokens", type=int, default=None, metavar="N", help="at most N tokens per shard (default: from --max-memory)")
     p.add_argument("--include", action="append", metavar="GLOB", help="only files matching GLOB in folders (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB", help="skip files matching GLOB in folders (repeatable)")
