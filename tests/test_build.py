@@ -340,3 +340,21 @@ def test_changed_input_or_parameters_start_over(tmp_path, monkeypatch):
         f.write(json.dumps({"text": "one more"}) + "\n")
     s = anygram.build(src, tmp_path / "idx2", workers=1, shard_tokens=800)
     assert s.resumed_shards == 0 and s.docs == 101
+
+
+def test_dead_worker_pool_is_a_build_error(tmp_path: Path) -> None:
+    """Worker processes cannot start from code read on stdin: a named BuildError, not a raw pool error."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(f'{{"text": "document number {i} with some text"}}\n' for i in range(40)))
+    code = (
+        "import anygram\n"
+        f"anygram.build({str(src)!r}, {str(tmp_path / 'idx')!r}, workers=2, shard_tokens=200)\n"
+    )
+    out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("anygram.errors.BuildError:") and "rerun the same build" in last
+    assert (tmp_path / "idx.partial" / "build_state.json").is_file()  # what was built is kept

@@ -32,6 +32,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
@@ -326,7 +327,14 @@ class _Context:
         self.futures: dict[int, Future[dict[str, Any]]] = {}
 
     def submit(self, n: int, last: bool) -> None:
-        self.futures[n] = self.pool.submit(build_table, last, self.work / f"tokenized.{n}", self.work / f"table.{n}", self.width)
+        try:
+            self.futures[n] = self.pool.submit(build_table, last, self.work / f"tokenized.{n}", self.work / f"table.{n}", self.width)
+        except BrokenProcessPool as exc:  # a worker died earlier (killed for memory, or could not start)
+            raise BuildError(
+                f"a suffix-array worker process died ({exc}); the shards written so far are kept: "
+                "rerun the same build to resume (from a script file: worker processes cannot start "
+                "from code read on standard input)"
+            ) from exc
 
     def collect(self, wait: bool, first_only: bool = False) -> int:
         """Record finished suffix arrays in the state; returns how many."""
