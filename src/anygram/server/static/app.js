@@ -342,10 +342,9 @@ async function init() {
 }
 
 // ------------------------------------------------------------------ trace view
-// POST /api/v1/{index}/attribute: maximal spans of the text found verbatim in the corpus
-function spanBounds(s) {
-  return [s.l ?? s.begin ?? s.start, s.r ?? s.end];
-}
+// POST /api/v1/{index}/attribute answers AttributionResult.to_dict(): {token_ids, text, spans:
+// [{l, r, length, count, unigram_logprob_sum, text, char_start, char_end, docs: [DocResult]}],
+// num_maximal_spans, covered_tokens, params}
 
 async function runTrace(ev) {
   if (ev) ev.preventDefault();
@@ -358,12 +357,12 @@ async function runTrace(ev) {
   busy($("trace-go"), status, true, "Tracing…");
   const t0 = performance.now();
   try {
-    const minLen = Number($("trace-min").value) || 1;
-    const res = await api(index + "/attribute", { text, min_len: minLen });
-    const ids = res.token_ids || (await api(index + "/tokenize", { texts: [text] })).token_ids[0];
-    const spans = res.spans || [];
-    await renderTrace(index, ids, spans, out);
-    done(status, t0, `${spans.length} span${spans.length === 1 ? "" : "s"} found`);
+    const body = { text };
+    const minLen = Number($("trace-min").value);
+    if (minLen) body.min_len = minLen;
+    const res = await api(index + "/attribute", body);
+    await renderTrace(index, res, out);
+    done(status, t0, `${res.spans.length} span${res.spans.length === 1 ? "" : "s"} found`);
   } catch (e) {
     showError(status, e);
   } finally {
@@ -371,89 +370,120 @@ async function runTrace(ev) {
   }
 }
 
-async function renderTrace(index, ids, spans, out) {
-  // token boundaries where highlighting changes
-  const cover = new Array(ids.length).fill(0);
-  spans.forEach((s) => { const [l, r] = spanBounds(s); for (let i = l; i < r; i++) cover[i]++; });
-  const cuts = [];
-  for (let i = 0; i <= ids.length; i++) if (i === 0 || i === ids.length || (cover[i] > 0) !== (cover[i - 1] > 0)) cuts.push(i);
+// [[begin, end, covering span numbers]] pieces of [0, n) where the set of covering spans changes
+function coverPieces(n, ranges) {
+  const cuts = new Set([0, n]);
+  ranges.forEach(([a, b]) => { cuts.add(a); cuts.add(b); });
+  const pts = [...cuts].filter((x) => x >= 0 && x <= n).sort((a, b) => a - b);
   const pieces = [];
-  for (let k = 0; k + 1 < cuts.length; k++) pieces.push([cuts[k], cuts[k + 1]]);
-  const spanTexts = spans.map((s) => { const [l, r] = spanBounds(s); return ids.slice(l, r); });
-  const toDecode = pieces.map(([l, r]) => ids.slice(l, r)).concat(spanTexts);
+  for (let k = 0; k + 1 < pts.length; k++) {
+    const [a, b] = [pts[k], pts[k + 1]];
+    pieces.push([a, b, ranges.map(([l, r], i) => (l <= a && b <= r ? i : -1)).filter((i) => i >= 0)]);
+  }
+  return pieces;
+}
+
+function flash(id) {
+  const card = document.getElementById(id);
+  if (!card) return;
+  card.scrollIntoView({ block: "start" });
+  card.classList.add("flash");
+  setTimeout(() => card.classList.remove("flash"), 1500);
+}
+
+async function renderTrace(index, res, out) {
+  const spans = res.spans;
+  const ids = res.token_ids;
+  // the text with its spans highlighted: by character offsets when the index has a tokenizer,
+  // else by token ranges decoded here
+  const byChars = spans.every((s) => s.char_start !== null && s.char_start !== undefined);
+  const n = byChars ? res.text.length : ids.length;
+  const ranges = spans.map((s) => (byChars ? [s.char_start, s.char_end] : [s.l, s.r]));
+  const pieces = coverPieces(n, ranges);
+  // documents: [before, match, after] token pieces of each occurrence
+  const docPieces = [];
+  spans.forEach((s) => (s.docs || []).forEach((d) => {
+    const a = d.needle_offset, b = d.needle_offset + s.length;
+    docPieces.push(d.token_ids.slice(0, a), d.token_ids.slice(a, b), d.token_ids.slice(b));
+  }));
+  const toDecode = (byChars ? [] : pieces.map(([a, b]) => ids.slice(a, b))).concat(docPieces);
   const texts = toDecode.length ? (await api(index + "/decode", { token_ids: toDecode })).texts : [];
+  const pieceText = (k) => (byChars ? res.text.slice(pieces[k][0], pieces[k][1]) : texts[k]);
+  let dk = byChars ? 0 : pieces.length;
+
+  const pct = ids.length ? (100 * res.covered_tokens / ids.length).toFixed(1) : "0";
+  out.append(el("p", { class: "trace-summary" },
+    `${fmt(spans.length)} span${spans.length === 1 ? "" : "s"} of at least ${res.params.min_len ?? "?"} tokens found verbatim in the corpus`,
+    res.num_maximal_spans !== spans.length ? ` (${fmt(res.num_maximal_spans)} before filtering)` : "",
+    ` · ${fmt(res.covered_tokens)} of ${fmt(ids.length)} tokens (${pct}%) covered`));
   const pre = el("pre", { class: "traced" });
-  pieces.forEach(([l, r], k) => {
-    if (cover[l] > 0) {
-      const m = el("mark", { "data-begin": l, "data-end": r, title: "found verbatim in the corpus; click for its spans" }, texts[k]);
-      m.addEventListener("click", () => {
-        const first = spans.findIndex((s) => { const [a, b] = spanBounds(s); return a < r && b > l; });
-        const card = document.getElementById("span-" + first);
-        if (card) { card.scrollIntoView({ behavior: "smooth", block: "start" }); card.classList.add("flash"); setTimeout(() => card.classList.remove("flash"), 1200); }
-      });
-      pre.append(m);
-    } else {
-      pre.append(document.createTextNode(texts[k]));
-    }
+  pieces.forEach(([, , cover], k) => {
+    const t = pieceText(k);
+    if (!cover.length) { pre.append(document.createTextNode(t)); return; }
+    const m = el("mark", { class: cover.length > 1 ? "overlap" : "", "data-spans": cover.join(" "),
+      title: `span${cover.length > 1 ? "s" : ""} ${cover.map((i) => i + 1).join(", ")}: click for the documents` }, t);
+    m.addEventListener("click", () => flash("span-" + cover[0]));
+    pre.append(m);
   });
-  const covered = cover.filter((c) => c > 0).length;
-  out.append(el("p", {}, `${fmt(covered)} of ${fmt(ids.length)} tokens (${ids.length ? (100 * covered / ids.length).toFixed(1) : 0}%) are in spans found verbatim in the corpus.`), pre);
+  out.append(pre);
   if (!spans.length) {
-    out.append(el("p", { class: "muted" }, "No span of the minimum length occurs in the corpus."));
+    out.append(el("p", { class: "muted" }, "No span of the minimum length occurs in the corpus: try a smaller minimum length."));
     return;
   }
-  out.append(el("h2", {}, "Spans and their documents"));
+  out.append(el("h2", {}, "Spans and the documents they occur in"));
   spans.forEach((s, i) => {
-    const [l, r] = spanBounds(s);
     const card = el("article", { class: "span-card", id: "span-" + i },
-      el("h3", {}, `Span ${i + 1} · tokens ${l}–${r} (${r - l}) · ${fmt(s.count ?? s.cnt ?? 0)} occurrence${(s.count ?? s.cnt) === 1 ? "" : "s"} in the corpus`),
-      el("pre", {}, el("mark", {}, texts[pieces.length + i])));
-    const docs = s.docs || s.documents || [];
-    docs.forEach((d) => card.append(docCard(d, spanTexts[i])));
+      el("h3", {}, `Span ${i + 1} · ${s.length} tokens · ${fmt(s.count)} occurrence${s.count === 1 ? "" : "s"} in the corpus`),
+      el("pre", { class: "span-text" }, el("mark", {}, s.text)));
+    const docs = s.docs || [];
+    if (docs.length < s.count) card.append(el("p", { class: "muted" }, `showing ${docs.length} of them`));
+    docs.forEach((d) => {
+      const [before, match, after] = [texts[dk], texts[dk + 1], texts[dk + 2]];
+      dk += 3;
+      const meta = el("table", { class: "meta" });
+      for (const [key, v] of flatten(d.metadata, "", [])) meta.append(el("tr", {}, el("td", {}, key), el("td", {}, v)));
+      card.append(el("div", { class: "doc" },
+        el("h4", {}, `Document #${fmt(d.doc_ix)} · ${fmt(d.doc_len)} tokens`), meta,
+        el("pre", {}, d.disp_len < d.doc_len ? "…" : "", before, el("mark", {}, match), after, d.disp_len < d.doc_len ? "…" : "")));
+    });
     out.append(card);
   });
 }
 
-// one document window with the occurrences of `needle` (token ids) highlighted
-function docCard(d, needle) {
-  const pre = el("pre");
-  const toks = d.token_ids || [];
-  if (toks.length && d.text !== undefined && needle && needle.length) {
-    // highlight by the needle offset when given, else by search
-    const off = d.needle_offset ?? -1;
-    pre.dataset.offset = off;
-  }
-  pre.append(document.createTextNode(d.text ?? ""));
-  const meta = el("table", { class: "meta" });
-  for (const [key, v] of flatten(d.metadata, "", [])) meta.append(el("tr", {}, el("td", {}, key), el("td", {}, v)));
-  return el("div", { class: "doc" }, el("h4", {}, `Document #${fmt(d.doc_ix)}` + (d.doc_len !== undefined ? ` · ${fmt(d.doc_len)} tokens` : "")), meta, pre);
-}
-
 // ------------------------------------------------------------------ contamination view
-// POST /api/v1/{index}/contamination: per-item scores and classes for a list of items
+// POST /api/v1/{index}/contamination answers ContaminationReport.to_dict(): {params, indexes,
+// benchmarks, results: [{benchmark, index, items, windows: {counts, rates, mean_score}, ngrams,
+// longest, item_results: [{id, unit, length, tokens, windows: {total, found, score, label},
+// ngrams, longest: {tokens, chars, count, start, end, text}, spans, docs: [{doc_ix, metadata,
+// context, match_start, match_len}]}]}]}
+
 function contamFileChanged() {
   const f = $("contam-file").files[0];
-  $("contam-file-info").textContent = f ? `${f.name}: ${fmt(f.size)} bytes; the fields named above are checked` : "";
+  $("contam-file-info").textContent = f ? `${f.name} (${fmt(f.size)} bytes): the fields named above are checked, joined by a newline` : "";
+  $("contam-text").disabled = Boolean(f);
 }
 
+// items as [{id, text}]: from the chosen JSONL file (the named fields), else one per pasted line
 async function contamItems() {
   const f = $("contam-file").files[0];
   const fields = $("contam-fields").value.split(/[\s,]+/).filter(Boolean);
   if (f) {
+    if (!fields.length) throw new Error("name the field(s) of each JSON line to check, e.g. question");
     const lines = (await f.text()).split(/\r?\n/).filter((l) => l.trim());
     return lines.map((line, i) => {
       let obj;
       try { obj = JSON.parse(line); } catch (e) { throw new Error(`${f.name} line ${i + 1} is not JSON: ${e.message}`); }
-      if (typeof obj === "string") return obj;
+      if (typeof obj === "string") return { id: String(i), text: obj };
       const missing = fields.filter((k) => !(k in obj));
       if (missing.length) throw new Error(`${f.name} line ${i + 1} has no field ${missing.join(", ")} (it has: ${Object.keys(obj).join(", ")})`);
-      return fields.map((k) => String(obj[k])).join("\n");
+      const id = obj.id ?? obj.task_id ?? obj.question_id ?? i;
+      return { id: String(id), text: fields.map((k) => (typeof obj[k] === "string" ? obj[k] : JSON.stringify(obj[k]))).join("\n") };
     });
   }
-  return $("contam-text").value.split(/\r?\n/).filter((l) => l.trim());
+  return $("contam-text").value.split(/\r?\n/).filter((l) => l.trim()).map((text, i) => ({ id: String(i + 1), text }));
 }
 
-const CLASS_ORDER = ["dirty", "suspicious", "clean"];
+const LABEL_ORDER = ["dirty", "suspicious", "clean", "too_short"];
 
 async function runContam(ev) {
   if (ev) ev.preventDefault();
@@ -466,9 +496,12 @@ async function runContam(ev) {
   try {
     const items = await contamItems();
     if (!items.length) throw new Error("paste at least one item (one per line) or choose a JSONL file");
-    const res = await api(index + "/contamination", { items });
+    const body = { items };
+    const w = Number($("contam-window").value);
+    if (w) body.window = w;
+    const res = await api(index + "/contamination", body);
     renderContam(items, res, out);
-    done(status, t0, `${items.length} item${items.length === 1 ? "" : "s"} checked`);
+    done(status, t0, `${fmt(items.length)} item${items.length === 1 ? "" : "s"} checked`);
   } catch (e) {
     showError(status, e);
   } finally {
@@ -476,26 +509,89 @@ async function runContam(ev) {
   }
 }
 
+const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
+
+function badge(label) {
+  return el("span", { class: "badge " + label }, label.replace("_", " "));
+}
+
+// the item's text with the [start, end) ranges (characters) found in the corpus highlighted
+function highlighted(text, spans) {
+  const node = el("span", { class: "item-text" });
+  let at = 0;
+  for (const [a, b] of spans) {
+    if (a > at) node.append(text.slice(at, a));
+    node.append(el("mark", {}, text.slice(a, b)));
+    at = b;
+  }
+  node.append(text.slice(at));
+  return node;
+}
+
 function renderContam(items, res, out) {
-  const rows = res.items || res.results || [];
-  const counts = {};
-  rows.forEach((r) => { counts[r.class ?? r.label] = (counts[r.class ?? r.label] || 0) + 1; });
-  const summary = el("p", { class: "summary" });
-  Object.keys(counts).sort((a, b) => CLASS_ORDER.indexOf(a) - CLASS_ORDER.indexOf(b)).forEach((c) => {
-    summary.append(el("span", { class: "badge " + c }, `${c}: ${counts[c]} (${(100 * counts[c] / rows.length).toFixed(1)}%)`), " ");
-  });
+  const r = res.results[0];
+  const params = res.params || {};
+  const crits = ["windows", "ngrams"].filter((c) => r[c]);
+  const crit = crits[0];
+  const summary = el("div", { class: "summary" });
+  for (const c of crits) {
+    const p = params[c] || {};
+    const desc = c === "windows" ? `windows of ${p.window ?? "?"} (dirty ≥ ${p.dirty}, suspicious ≥ ${p.suspicious})` : `${p.n ?? 8}-grams (dirty ≥ ${p.dirty})`;
+    const line = el("p", {}, el("b", {}, c === "windows" ? "Overlapping windows found" : "n-grams found"), ` · ${desc}: `);
+    LABEL_ORDER.filter((l) => r[c].counts[l]).forEach((l) => line.append(badge(l), ` ${fmt(r[c].counts[l])} (${pct(r[c].rates[l])})  `));
+    summary.append(line);
+  }
+  if (r.longest) summary.append(el("p", {}, el("b", {}, "Longest span found"), ` · mean ${r.longest.mean_tokens.toFixed(1)} tokens, max ${fmt(r.longest.max_tokens)} tokens (${fmt(r.longest.max_chars)} characters)`));
   out.append(summary);
-  const scoreKeys = rows.length ? Object.keys(rows[0]).filter((k) => typeof rows[0][k] === "number" && k !== "index") : [];
+
+  const filter = el("select", { id: "contam-filter", "aria-label": "show items" }, el("option", { value: "" }, "all items"),
+    ...LABEL_ORDER.filter((l) => crit && r[crit].counts[l]).map((l) => el("option", { value: l }, `${l.replace("_", " ")} only`)));
+  out.append(el("div", { class: "row" }, el("label", {}, "Show ", filter), el("span", { class: "muted" }, "click an item for its longest span and the documents it occurs in")));
+
   const table = el("table", { class: "contam" });
-  table.append(el("tr", {}, el("th", {}, "#"), el("th", {}, "item"), el("th", {}, "class"), ...scoreKeys.map((k) => el("th", {}, k.replace(/_/g, " ")))));
-  rows.forEach((r, i) => {
-    const c = r.class ?? r.label;
-    const text = items[i] ?? "";
-    table.append(el("tr", { class: "row-" + c },
-      el("td", {}, i + 1),
-      el("td", { class: "item", title: text }, text.length > 120 ? text.slice(0, 120) + "…" : text),
-      el("td", {}, el("span", { class: "badge " + c }, c)),
-      ...scoreKeys.map((k) => el("td", { class: "num" }, Number.isInteger(r[k]) ? fmt(r[k]) : Number(r[k]).toFixed(3)))));
+  const head = el("tr", {}, el("th", {}, "id"), el("th", {}, "item (found in the corpus highlighted)"));
+  crits.forEach((c) => head.append(el("th", {}, c === "windows" ? "windows found" : "n-grams found")));
+  if (r.longest) head.append(el("th", {}, "longest span"));
+  table.append(head);
+  const byId = new Map(items.map((it) => [it.id, it.text]));
+  r.item_results.forEach((it) => {
+    const text = byId.get(it.id) ?? "";
+    const label = crit && it[crit] ? it[crit].label : "";
+    const row = el("tr", { class: "item-row", "data-label": label, tabindex: "0" },
+      el("td", {}, it.id),
+      el("td", { class: "item" }, it.unit === "chars" ? highlighted(text, it.spans) : text));
+    crits.forEach((c) => {
+      const s = it[c];
+      row.append(el("td", { class: "num" }, s ? badge(s.label) : "", s ? ` ${pct(s.score)} (${fmt(s.found)}/${fmt(s.total)})` : "–"));
+    });
+    if (r.longest) row.append(el("td", { class: "num" }, it.longest ? `${fmt(it.longest.tokens)} tok · ${fmt(it.longest.count)}×` : "–"));
+    const detail = el("tr", { class: "item-detail", hidden: "" });
+    const cell = el("td", { colspan: String(2 + crits.length + (r.longest ? 1 : 0)) });
+    if (it.longest && it.longest.tokens) {
+      cell.append(el("p", {}, `Longest span found: ${fmt(it.longest.tokens)} tokens, ${fmt(it.longest.chars)} characters, ${fmt(it.longest.count)} occurrence${it.longest.count === 1 ? "" : "s"}`),
+        el("pre", { class: "span-text" }, el("mark", {}, it.longest.text)));
+    } else {
+      cell.append(el("p", { class: "muted" }, "No part of this item was found in the corpus."));
+    }
+    (it.docs || []).forEach((d) => {
+      const meta = el("table", { class: "meta" });
+      for (const [key, v] of flatten(d.metadata, "", [])) meta.append(el("tr", {}, el("td", {}, key), el("td", {}, v)));
+      const c = d.context;
+      cell.append(el("div", { class: "doc" }, el("h4", {}, `Document #${fmt(d.doc_ix)}`), meta,
+        el("pre", {}, c.slice(0, d.match_start), el("mark", {}, c.slice(d.match_start, d.match_start + d.match_len)), c.slice(d.match_start + d.match_len))));
+    });
+    detail.append(cell);
+    const toggle = () => { detail.hidden = !detail.hidden; };
+    row.addEventListener("click", toggle);
+    row.addEventListener("keydown", (e) => { if (e.key === "Enter") toggle(); });
+    table.append(row, detail);
+  });
+  filter.addEventListener("change", () => {
+    table.querySelectorAll("tr.item-row").forEach((row) => {
+      const show = !filter.value || row.dataset.label === filter.value;
+      row.hidden = !show;
+      if (!show) row.nextSibling.hidden = true;
+    });
   });
   out.append(table);
 }
