@@ -421,7 +421,7 @@ def main() -> int:
     ap.add_argument("--docs", type=int, default=300, help="random documents to draw queries from (default 300)")
     ap.add_argument("--aborts", type=int, default=2, help="clients that abort a slow query (default 2)")
     ap.add_argument("--slow-query", default='{"cnf": [["struct"], ["static"], ["int"], ["return"]], "max_clause_freq": 500000}',
-                    help="body of the slow count_cnf query the aborting clients send (default: two common words of C code)")
+                    help="body of the slow count_cnf query the aborting clients send (default: four common words of C code)")
     ap.add_argument("--server-workers", type=int, default=4, help="--workers of the started server (default 4)")
     ap.add_argument("--timeout", type=float, default=10, help="--timeout of the started server (default 10)")
     ap.add_argument("--server-log", default=None, help="file for the started server's output")
