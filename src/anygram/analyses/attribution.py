@@ -157,15 +157,19 @@ def span_arrays(ids: np.ndarray, n: int, delim_ids: Sequence[int], bow_ids: Sequ
 
 
 def unigram_logprobs(idx: Index, ids: np.ndarray) -> dict[int, float]:
-    """``log(count(t) / N)`` of every distinct token of ``ids`` (one batched count)."""
-    toks = sorted({int(t) for t in np.unique(ids)})
-    if not toks:
-        return {}
-    qs = [np.asarray([t], dtype=idx._dtype).view(np.uint8) for t in toks]
-    out = np.zeros(len(qs), np.int64)
-    idx._batched(_multi.count_batch, qs, (out,))
+    """``log(count(t) / N)`` of every distinct token of ``ids`` (one batched count of the tokens
+    not seen before; counts are kept on the Index, as infini-gram precomputes its unigram table)."""
+    cache: dict[int, int] = idx.__dict__.setdefault("_unigram_counts", {})
+    toks = [int(t) for t in np.unique(ids)]
+    todo = [t for t in toks if t not in cache]
+    if todo:
+        qs = [np.asarray([t], dtype=idx._dtype).view(np.uint8) for t in todo]
+        out = np.zeros(len(qs), np.int64)
+        idx._batched(_multi.count_batch, qs, (out,))
+        for t, c in zip(todo, out.tolist()):
+            cache[t] = c
     total = idx.total_tokens
-    return {t: (math.log(int(c)) - math.log(total)) if c > 0 else ABSENT_LOGPROB for t, c in zip(toks, out)}
+    return {t: (math.log(cache[t]) - math.log(total)) if cache[t] > 0 else ABSENT_LOGPROB for t in toks}
 
 
 def _char_offsets(idx: Index, ids: np.ndarray, cuts: set[int]) -> dict[int, int] | None:

@@ -1,6 +1,7 @@
 """Kernel of attribution (infini-gram's ``attribute``): maximal spans of a text found in the corpus.
 
-One pass over the text: :func:`~anygram.engine._multi.longest_prefixes` gives, for every start
+One pass over the text: :func:`~anygram.engine._multi.longest_prefixes` (or, with beginning-of-word
+starts only, :func:`longest_prefixes_at`) gives, for every start
 ``l``, the longest prefix of ``tokens[l:]`` that occurs and its count (O(n) searches, two
 pointers); the delimiter cut and the beginning-of-word back-off are O(1) per start with the
 precomputed ``next_delim`` / ``prev_bow`` arrays; a fresh count is searched only for a span that
@@ -13,7 +14,45 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from ._multi import find_all, longest_prefixes
+from ._multi import extend_all, find_all, longest_prefixes
+
+
+@kernel(cache=True, nogil=True)
+def longest_prefixes_at(dss, sas, ks, q, ntok, w, want, out_len, out_cnt):
+    """:func:`~anygram.engine._multi.longest_prefixes` at the starts ``l`` with ``want[l]`` only.
+
+    The end ``r`` of the longest match still never moves left as ``l`` advances (a substring of an
+    occurring string occurs), so skipped starts cost nothing and the text costs O(#starts + n)
+    searches.
+    """
+    nsh = len(dss)
+    cur = np.empty((nsh, 2), dtype=np.int64)
+    nxt = np.empty((nsh, 2), dtype=np.int64)
+    r = 0
+    for l in range(ntok):
+        if r < l:
+            r = l
+        if not want[l]:
+            continue
+        if r > l:
+            cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
+        else:
+            cnt = 0
+            for s in range(nsh):
+                cur[s, 0] = 0
+                cur[s, 1] = sas[s].shape[0] // ks[s]
+                cnt += cur[s, 1]
+        while r < ntok:
+            c = extend_all(dss, sas, ks, q, l * w, (r - l + 1) * w, (r - l) * w, cur, nxt)
+            if c == 0:
+                break
+            r += 1
+            cnt = c
+            for s in range(nsh):
+                cur[s, 0] = nxt[s, 0]
+                cur[s, 1] = nxt[s, 1]
+        out_len[l] = r - l
+        out_cnt[l] = cnt if r > l else 0
 
 
 @kernel(cache=True, nogil=True)
@@ -33,7 +72,10 @@ def attribute_spans(dss, sas, ks, q, ntok, w, next_delim, prev_bow, is_bow, enfo
     cnts = np.zeros(ntok, np.int64)
     if ntok == 0:
         return 0
-    longest_prefixes(dss, sas, ks, q, ntok, w, lens, cnts, True)
+    if enforce_bow:
+        longest_prefixes_at(dss, sas, ks, q, ntok, w, is_bow, lens, cnts)
+    else:
+        longest_prefixes(dss, sas, ks, q, ntok, w, lens, cnts, True)
     tmp = np.empty((nsh, 2), dtype=np.int64)
     last_r = 0
     k = 0
