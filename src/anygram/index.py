@@ -446,6 +446,14 @@ class Index:
             matches=[LongestMatch(start=i, length=int(a), count=int(b)) for i, (a, b) in enumerate(zip(lens, cnts))],
         )
 
+    def attribute(self, text: Query, **params: Any) -> Any:
+        """Maximal spans of ``text`` found verbatim in the corpus, with counts and documents
+        (infini-gram's ``attribute`` plus OLMoTrace's filters): see
+        :func:`anygram.analyses.attribution.attribute` for the parameters."""
+        from .analyses.attribution import attribute
+
+        return attribute(self, text, **params)
+
     # -------------------------------------------------------------- documents
     def _doc_window(self, s: int, local_ix: int, disp_start: int | None, disp_end: int | None, ptr: int | None) -> DocResult:
         sh = self.shards[s]

@@ -562,10 +562,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-bytes", default=None, metavar="SIZE",
         help="index at most this much source text (default 40M, or $ANYGRAM_DEMO_MAX_BYTES)",
     )
+
+    from . import novelty, trace
+
+    trace.add_parser(add, query)
+    novelty.add_parser(add, query)
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "trace", "novelty")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,6 +115,9 @@ def create_app(indexes: Mapping[str, Index], limits: ServerLimits | None = None)
         return JSONResponse(body, status_code=500)
 
     app.include_router(build_router(svc))
+    from .trace import build_trace_router
+
+    app.include_router(build_trace_router(svc))
 
     compat = InfinigramCompat(svc)
     compat_doc = {
