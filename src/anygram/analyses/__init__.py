@@ -1,0 +1,1 @@
+"""Corpus analyses built on the query engine (benchmark contamination, ...)."""
