@@ -149,6 +149,15 @@ def _is_bytes_index(index: Index) -> bool:
         return False
 
 
+def _window_found(lens: np.ndarray, bo: np.ndarray, w: int) -> np.ndarray:
+    """Window k (characters [k, k+w), bytes [bo[k], bo[k+w])) occurs iff L(bo[k]) >= its byte length."""
+    nw = max(0, bo.shape[0] - 1 - w + 1)
+    if not nw:
+        return np.zeros(0, bool)
+    bs = bo[:nw]
+    return lens[bs] >= bo[w : w + nw] - bs
+
+
 class _Scorer:
     """Scores items against one index (thread-safe: no mutable state after construction)."""
 
@@ -170,6 +179,15 @@ class _Scorer:
     def _count(self, ids: np.ndarray) -> tuple[int, Any]:
         fr = self.index.find(ids)
         return fr.cnt, fr
+
+    def window_verdicts(self, text: str) -> np.ndarray:
+        """Whether each window of ``text`` occurs (window k = characters ``[k, k+window)``; byte-level index)."""
+        if not self.bytes_level:
+            raise QueryError("window_verdicts needs a byte-level index")
+        ids = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+        lens = self._lens(ids) if ids.shape[0] else np.zeros(0, np.int64)
+        bo = np.append(np.flatnonzero((ids & 0xC0) != 0x80), ids.shape[0]).astype(np.int64)
+        return _window_found(lens, bo, self.p.window)
 
     # ---------------------------------------------------------------- items
     def score(self, item: BenchItem | tuple[str, Any]) -> ItemContamination:
@@ -200,9 +218,7 @@ class _Scorer:
         spans: list[tuple[int, int]] = []
         w = p.window
         if "windows" in p.criteria:
-            nw = max(0, nchar - w + 1)
-            bs = bo[:nw]
-            found = lens[bs] >= bo[w : w + nw] - bs if nw else np.zeros(0, bool)
+            found = _window_found(lens, bo, w)
             windows = _fraction(found, p.dirty, p.suspicious)
             hit = np.flatnonzero(found)
             spans = _merge(hit, hit + w)
