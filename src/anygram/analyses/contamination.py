@@ -476,7 +476,7 @@ def contamination(
     idx_list: list[tuple[str, Index, str]] = []
     try:
         for name, spec in _named(indexes, "index"):
-            if isinstance(spec, Index) or hasattr(spec, "find"):
+            if isinstance(spec, Index) or not isinstance(spec, (str, os.PathLike, list, tuple)):
                 idx_list.append((name, spec, ", ".join(map(str, getattr(getattr(spec, "_o", None), "paths", []) or []))))
             else:
                 ix = open_index(spec)

@@ -562,10 +562,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-bytes", default=None, metavar="SIZE",
         help="index at most this much source text (default 40M, or $ANYGRAM_DEMO_MAX_BYTES)",
     )
+
+    from . import contam
+
+    contam.add_parser(add, common)
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "contam")
 
 
 def main(argv: list[str] | None = None) -> int:
