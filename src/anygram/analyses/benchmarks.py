@@ -134,7 +134,7 @@ def load_benchmark(
         if not text.strip():
             skipped += 1
             continue
-        items.append(BenchItem(id=_item_id(rec, where, id_field), text=text))
+        items.append(BenchItem(id=_item_id(rec, _relative(where, p), id_field), text=text))
     if skipped:
         log.warning("%s: %d empty item(s) skipped", p, skipped)
     if not items:
@@ -201,6 +201,16 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+def _relative(where: str, root: Path) -> str:
+    """A record's place without the benchmark's own path: ``12`` in a file, ``sub/a.jsonl:12`` in a folder."""
+    r = str(root)
+    if where.startswith(r + ":"):
+        return where[len(r) + 1 :]
+    if where.startswith(r.rstrip("/") + "/"):
+        return where[len(r.rstrip("/")) + 1 :]
+    return where
+
+
 def _item_id(rec: Any, where: str, id_field: str | None) -> str:
     if isinstance(rec, dict):
         for f in (id_field,) if id_field else ID_FIELDS:
@@ -208,7 +218,7 @@ def _item_id(rec: Any, where: str, id_field: str | None) -> str:
                 return str(rec[f])
         if id_field:
             raise BenchmarkError(f"{where}: no id field {id_field!r}")
-    return where.rsplit(":", 1)[-1] if ":" in where else where
+    return where
 
 
 def _guess_fields(rec: Any, src: str) -> tuple[tuple[str, ...], str, str]:
@@ -233,10 +243,7 @@ def _records(p: Path) -> Iterator[tuple[str, Any]]:
         if not files:
             raise BenchmarkError(f"benchmark folder {str(p)!r} has no .jsonl/.json/.csv/.tsv/.parquet/.arrow file")
         for f in files:
-            for where, rec in _file_records(f):
-                if isinstance(rec, dict) and not any(k in rec for k in ID_FIELDS):
-                    where = f"{f.relative_to(p)}:{where.rsplit(':', 1)[-1]}"
-                yield where, rec
+            yield from _file_records(f)
         return
     yield from _file_records(p)
 
@@ -357,13 +364,12 @@ def _arrow_dir(p: Path) -> Iterator[tuple[str, Any]]:
         dd = p / "dataset_dict.json"
         splits = json.loads(dd.read_text()).get("splits", []) if dd.exists() else []
         for s in splits:
-            for where, rec in _arrow_dir(p / s):
-                yield f"{s}:{where}", rec
+            yield from _arrow_dir(p / s)
         if splits:
             return
         raise BenchmarkError(f"{p}: no .arrow files in this datasets folder")
     n = 0
     for f in files:
         for rec in _arrow_file(f):
-            yield f"{p.name}:{n}", rec
+            yield f"{p}:{n}", rec
             n += 1

@@ -294,7 +294,8 @@ class _Scorer:
         for s, (lo, hi) in enumerate(fr.segment_by_shard):
             rank = lo
             while rank < hi and len(out) < self.p.docs and rank < lo + 8 * self.p.docs:
-                d = idx.get_doc_by_rank(s, rank, max_disp_len=self.p.context + int(span_ids.shape[0]))
+                # a symmetric window of 2L + context tokens around the start holds the span and context/2 after it
+                d = idx.get_doc_by_rank(s, rank, max_disp_len=self.p.context + 2 * int(span_ids.shape[0]))
                 rank += 1
                 if d.doc_ix in seen:
                     continue
@@ -305,12 +306,13 @@ class _Scorer:
         return out
 
     def _doc(self, d: Any, span_ids: np.ndarray, w: int) -> ContamDoc:
-        # the display window holds context/2 tokens before the match; show the span and some context
-        before = d.token_ids[: d.needle_offset]
-        after = d.token_ids[d.needle_offset :]
+        # context/2 tokens before the span, the span, context/2 tokens after it
+        half = self.p.context // 2
+        before = d.token_ids[max(0, d.needle_offset - half) : d.needle_offset]
+        after = d.token_ids[d.needle_offset : d.needle_offset + int(span_ids.shape[0]) + half]
         if self.index.tokenizer is None:
             pre = " ".join(map(str, before))
-            ctx = " ".join(map(str, d.token_ids))
+            ctx = " ".join(map(str, before + after))
             return ContamDoc(doc_ix=d.doc_ix, shard=d.shard, ptr=d.ptr, metadata=d.metadata, context=ctx, match_start=len(pre) + (1 if pre else 0), match_len=len(" ".join(map(str, span_ids.tolist()))))
         pre = self.index.decode(before)
         span = self.index.decode(after[: span_ids.shape[0]])

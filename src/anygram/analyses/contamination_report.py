@@ -111,13 +111,15 @@ def heatmap_png(report: ContaminationReport, criterion: str = "windows", label: 
     data = np.array([[np.nan if v is None else 100 * v for v in row] for row in rows], dtype=float).reshape(len(benches), len(idxs))
     fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(idxs), 1.0 + 0.45 * len(benches)), dpi=110)
     try:
-        im = ax.imshow(data, cmap="Reds", vmin=0, vmax=max(1.0, float(np.nanmax(data)) if np.isfinite(data).any() else 1.0), aspect="auto")
+        vmax = max(1.0, float(np.nanmax(data)) if np.isfinite(data).any() else 1.0)
+        im = ax.imshow(data, cmap="Reds", vmin=0, vmax=vmax, aspect="auto")
         ax.set_xticks(range(len(idxs)), idxs, rotation=30, ha="right")
         ax.set_yticks(range(len(benches)), benches)
         for i in range(len(benches)):
             for j in range(len(idxs)):
                 v = data[i, j]
-                ax.text(j, i, "-" if np.isnan(v) else f"{v:.1f}%", ha="center", va="center", fontsize=8)
+                dark = not np.isnan(v) and v > vmax / 2
+                ax.text(j, i, "-" if np.isnan(v) else f"{v:.1f}%", ha="center", va="center", fontsize=8, color="white" if dark else "black")
         ax.set_title(f"{label} items (%), {criterion}", fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
         fig.tight_layout()
