@@ -78,9 +78,10 @@ class Benchmark:
 
 
 def default_name(path: Path) -> str:
-    """``gsm8k/test`` for ``.../gsm8k/test.jsonl``; a folder's own name for a folder."""
+    """``gsm8k/test`` for ``.../gsm8k/test.jsonl`` and for a folder ``.../mmlu/test`` ``mmlu/test``."""
     if path.is_dir():
-        return path.name
+        path = path.resolve()
+        return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
     stem = path.name
     for suf in sorted(SUFFIXES, key=len, reverse=True):
         if stem.endswith(suf):
