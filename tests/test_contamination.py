@@ -341,3 +341,32 @@ def test_shared_benchdata(tmp_path):
         it = r.item_results[i]
         assert it.ngrams.label == "dirty" and it.longest.text == gsm.items[i].text and it.docs
     idx.close()
+
+
+def test_tokenizer_index_counts_index_tokens(tmp_path):
+    """On an index built with a tokenizer, windows, n-grams and spans count the index's tokens."""
+    pytest.importorskip("tokenizers")
+    from test_tokenizers import bpe_tokenizer
+
+    from anygram.tokenizers import HFTokenizer
+
+    tok_path = bpe_tokenizer(tmp_path / "tokenizer.json")
+    texts = ["the cat sat on the mat and the dog sat on the log", "a cat and a dog met the cat near the mat"]
+    idx = build_from_texts(tmp_path, texts, tokenizer=str(tok_path))
+    tok = HFTokenizer(tok_path)
+    docs = [tuple(tok.encode(t).tolist()) for t in texts]
+    items = ["the dog sat on the log today", "a cat and a dog met", "nothing like it xyz", ""]
+    r = score_items(idx, items, window=3, ngram=2, docs=1, docs_min_len=1)
+    for res, text in zip(r.item_results, items):
+        ids = tuple(tok.encode(text).tolist())
+        assert res.unit == "tokens" and res.tokens == res.length == len(ids)
+        win = nc.windows(ids, docs, 3)
+        assert (res.windows.total, res.windows.found) == (len(win), sum(win))
+        ng = nc.windows(ids, docs, 2)
+        assert (res.ngrams.total, res.ngrams.found) == (len(ng), sum(ng))
+        c, L, cnt = nc.longest(ids, docs)
+        assert (res.longest.tokens, res.longest.count) == (L, cnt)
+        if L:
+            assert res.longest.text == tok.decode(list(ids[c : c + L]))
+            assert res.docs and res.longest.text in res.docs[0].context
+    idx.close()
