@@ -88,6 +88,7 @@ def main() -> int:
     from anygram.analyses.benchmarks import load_benchmark
     from anygram.analyses.contamination import ContamParams, _Scorer, contamination, score_items
 
+    load_start = os.getloadavg()
     benches = [load_benchmark(args.benchdata / b) for b in (args.bench or DEFAULT_BENCHES)]
     ag = anygram.open(args.dir / "anygram_index")
     ig = make_ig(str(args.dir / "infinigram_index"))
@@ -159,7 +160,7 @@ def main() -> int:
             "windows": r.windows.to_dict(), "ngrams": r.ngrams.to_dict(), "longest": r.longest.to_dict(),
         })
     res = {
-        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "versions": {"anygram": anygram.__version__, "infini-gram": md.version("infini-gram"), "numpy": np.__version__},
         "index": {"anygram": str(args.dir / "anygram_index"), "infinigram": str(args.dir / "infinigram_index"), "total_tokens": ag.total_tokens},
         "params": {"window": w, "threads": args.threads, "seed": args.seed, "ig_budget": args.ig_budget},
@@ -183,7 +184,9 @@ def main() -> int:
         "",
         f"Command: `python benchmarks/bench_contam.py --dir {args.dir} --benchdata {args.benchdata} --out {args.out}`",
         f"Corpus index: {ag.total_tokens:,} tokens (bytes); machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"anygram {anygram.__version__}, infini-gram {md.version('infini-gram')}.",
+        f"anygram {anygram.__version__}, infini-gram {md.version('infini-gram')}. "
+        f"Load average (1/5/15 min) at start {load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, at end "
+        f"{res['machine']['loadavg_end'][0]:.1f}/{res['machine']['loadavg_end'][1]:.1f}/{res['machine']['loadavg_end'][2]:.1f} (a shared machine).",
         "",
         f"## Windows criterion ({w}-character windows), {subset}",
         "",
