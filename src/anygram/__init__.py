@@ -22,12 +22,13 @@ _LAZY = {
     "Index": ".index",
     "verify": ".format.open",
     "BuildConfig": ".config",
+    "contamination": ".analyses.contamination",
     "QueryDefaults": ".config",
     **{
         name: ".errors"
         for name in (
             "AnygramError", "BuildError", "CorpusError", "CorruptIndexError", "IndexFormatError",
-            "MissingExtraError", "QueryError", "TokenizerError",
+            "MissingExtraError", "QueryError", "TokenizerError", "BenchmarkError",
         )
     },
     **{
@@ -44,11 +45,12 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .analyses.contamination import contamination
     from .builder.pipeline import build
     from .config import BuildConfig, QueryDefaults
     from .errors import (
         AnygramError, BuildError, CorpusError, CorruptIndexError, IndexFormatError,
-        MissingExtraError, QueryError, TokenizerError,
+        MissingExtraError, QueryError, TokenizerError, BenchmarkError,
     )
     from .format.open import verify
     from .index import Index, open

@@ -70,3 +70,7 @@ def require(module: str, extra: str, purpose: str):  # noqa: ANN201 - returns a 
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingExtraError(module, extra, purpose) from exc
+
+
+class BenchmarkError(CorpusError):
+    """A benchmark file cannot be read or lacks the fields asked for (missing field, bad file, no item)."""

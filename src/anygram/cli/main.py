@@ -563,14 +563,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="index at most this much source text (default 40M, or $ANYGRAM_DEMO_MAX_BYTES)",
     )
 
-    from . import novelty, trace
+    from . import contam, novelty, trace
 
     trace.add_parser(add, query)
     novelty.add_parser(add, query)
+    contam.add_parser(add, common)
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "trace", "novelty")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "trace", "novelty", "contam")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -229,4 +229,7 @@ def build_router(svc: Service) -> APIRouter:
 
         return JSONResponse(await svc.run(go))
 
+    from .contamination import add_routes as add_contamination_routes
+
+    add_contamination_routes(r, svc)
     return r
