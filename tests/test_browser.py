@@ -29,6 +29,8 @@ pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
 import anygram
+from anygram.analyses.benchmarks import BenchItem
+from anygram.analyses.contamination import ContamParams, score_items
 from anygram.server import ServerLimits, create_app
 from helpers import write_jsonl
 
@@ -59,8 +61,14 @@ if CHROMIUM is None:
 # Playwright is in the test dependency group: its absence is an installation error, not a skip
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
+LONG = (
+    "Exact substring search over a suffix array answers how often a string occurs in a corpus, "
+    "and in which documents, in milliseconds even for very large collections of text."
+)
 DOCS = [
     {"text": "the cat sat on the mat and the cat slept", "title": "cats"},
+    {"text": LONG, "title": "long"},
+    {"text": "Some other document about suffix arrays and search engines.", "title": "other"},
     {"text": "the dog sat on the log", "title": "dogs"},
     {"text": "a cat and a dog met the cat at noon", "title": "both"},
     {"text": "the quick brown fox jumps over the lazy dog", "title": "fox"},
@@ -281,3 +289,113 @@ def test_examples_and_shareable_link(page: Page, server: str, idx: anygram.Index
     page.goto(url)
     expect(page.locator("#result .count")).to_have_text(f"{idx.count(query).count:,}")
     expect(page.locator("#q")).to_have_value(query)
+
+
+# ------------------------------------------------------------------ trace view
+def test_trace_view(page: Page, idx: anygram.Index, shots: Path) -> None:
+    page.click("a.tab[data-view=trace]")
+    expect(page.locator("#view-trace")).to_be_visible()
+    expect(page.locator("#view-search")).to_be_hidden()
+    page.click("#trace-go")
+    expect(page.locator("#trace-status.error")).to_contain_text("paste a text")
+
+    text = "A model wrote: " + LONG[30:110] + " and then we do not know. Also suffix arrays and search engines."
+    page.fill("#trace-text", text)
+    page.fill("#trace-min", "12")
+    page.click("#trace-go")
+    expect(page.locator("#trace-status")).to_contain_text("answered in")
+    res = idx.attribute(text, min_len=12, max_docs=10, context=50)
+    assert len(res.spans) == 2
+    expect(page.locator("#trace-status")).to_contain_text(f"{len(res.spans)} spans found")
+    # the highlighted parts of the text are exactly the characters of the spans
+    covered = sorted({i for s in res.spans for i in range(s.char_start, s.char_end)})
+    marks = page.locator("#trace-result pre.traced mark")
+    assert "".join(marks.all_inner_texts()) == "".join(text[i] for i in covered)
+    assert page.inner_text("#trace-result pre.traced") == text
+    cards = page.locator("#trace-result article.span-card")
+    expect(cards).to_have_count(len(res.spans))
+    for i, s in enumerate(res.spans):
+        card = cards.nth(i)
+        expect(card.locator("h3")).to_contain_text(f"{s.length} tokens · {s.count} occurrence")
+        expect(card.locator("pre.span-text mark")).to_have_text(s.text)
+        docs = card.locator("div.doc")
+        expect(docs).to_have_count(len(s.docs))
+        for k in range(len(s.docs)):
+            expect(docs.nth(k).locator("h4")).to_contain_text(f"Document #{s.docs[k].doc_ix}")
+            expect(docs.nth(k).locator("pre mark")).to_have_text(s.text)
+            expect(docs.nth(k).locator("table.meta")).to_contain_text(DOCS[s.docs[k].doc_ix]["title"])
+    # a highlighted span leads to its documents
+    marks.last.click()
+    expect(cards.last).to_have_class(re.compile("flash"))
+    shot(page, shots, "trace")
+
+
+# ------------------------------------------------------------------ contamination view
+def expected_contam(idx: anygram.Index, items: list[tuple[str, str]], window: int) -> Any:
+    """What the server computes (its defaults: 3 documents, 200 tokens of context)."""
+    params = ContamParams(window=window, docs=3, context=200)
+    return score_items(idx, [BenchItem(id=i, text=t) for i, t in items], params, threads=1)
+
+
+def contam_rows(page: Page) -> list[list[str]]:
+    rows = page.locator("#contam-result table.contam tr.item-row")
+    return [[c.strip() for c in rows.nth(i).locator("td").all_inner_texts()] for i in range(rows.count())]
+
+
+def test_contamination_view_pasted_items(page: Page, idx: anygram.Index, shots: Path) -> None:
+    items = [
+        LONG,
+        LONG[:60] + " but then something entirely new and different appears here",
+        "nothing like this is in the corpus at all, not one bit of it",
+    ]
+    page.click("a.tab[data-view=contam]")
+    page.fill("#contam-text", "\n".join(items))
+    page.fill("#contam-window", "20")
+    page.click("#contam-go")
+    expect(page.locator("#contam-status")).to_contain_text("3 items checked")
+    want = expected_contam(idx, [(str(i + 1), t) for i, t in enumerate(items)], 20)
+    assert [r.windows.label for r in want.item_results] == ["dirty", "suspicious", "clean"]
+    rows = contam_rows(page)
+    assert [r[0] for r in rows] == ["1", "2", "3"]
+    for row, r in zip(rows, want.item_results):
+        assert row[2].startswith(r.windows.label) and f"({r.windows.found}/{r.windows.total})" in row[2]
+        assert row[3].startswith(r.ngrams.label) and f"({r.ngrams.found}/{r.ngrams.total})" in row[3]
+        assert row[4].startswith(f"{r.longest.tokens} tok")
+    summary = page.locator("#contam-result .summary")
+    expect(summary).to_contain_text("dirty 1 (33.3%)")
+    # the parts of item 2 found in the corpus are highlighted (windows are characters here)
+    marks = page.locator("#contam-result tr.item-row").nth(1).locator("mark").all_inner_texts()
+    r2 = want.item_results[1]
+    assert marks == [items[1][a:b] for a, b in r2.spans]
+    # a click shows the longest span and the documents holding it, the span highlighted
+    page.locator("#contam-result tr.item-row").first.click()
+    detail = page.locator("#contam-result tr.item-detail").first
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text(f"Longest span found: {want.item_results[0].longest.tokens} tokens")
+    expect(detail.locator("div.doc pre mark")).to_have_text(want.item_results[0].longest.text)
+    expect(detail.locator("div.doc")).to_contain_text("long")
+    shot(page, shots, "contamination")
+    # the class filter
+    page.select_option("#contam-filter", "dirty")
+    expect(page.locator("#contam-result tr.item-row:visible")).to_have_count(1)
+    page.select_option("#contam-filter", "")
+    expect(page.locator("#contam-result tr.item-row:visible")).to_have_count(3)
+
+
+def test_contamination_view_jsonl_file(page: Page, idx: anygram.Index, tmp_path: Path) -> None:
+    f = write_jsonl(tmp_path / "bench.jsonl", [
+        {"id": "q1", "question": LONG, "answer": "yes"},
+        {"id": "q2", "question": "a question nobody ever wrote into this small corpus", "answer": "no"},
+    ])
+    page.click("a.tab[data-view=contam]")
+    page.set_input_files("#contam-file", str(f))
+    expect(page.locator("#contam-file-info")).to_contain_text("bench.jsonl")
+    page.fill("#contam-fields", "prompt")
+    page.click("#contam-go")
+    expect(page.locator("#contam-status.error")).to_contain_text("has no field prompt")
+    page.fill("#contam-fields", "question")
+    page.fill("#contam-window", "20")
+    page.click("#contam-go")
+    expect(page.locator("#contam-status")).to_contain_text("2 items checked")
+    rows = contam_rows(page)
+    assert [(r[0], r[2].split()[0]) for r in rows] == [("q1", "dirty"), ("q2", "clean")]
