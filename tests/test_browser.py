@@ -59,7 +59,7 @@ if CHROMIUM is None:
     )
 
 # Playwright is in the test dependency group: its absence is an installation error, not a skip
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 LONG = (
     "Exact substring search over a suffix array answers how often a string occurs in a corpus, "
