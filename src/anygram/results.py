@@ -8,17 +8,35 @@ exactly ``to_dict()``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 
 class _Result:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dict keys stay ints; ``json.dumps`` turns them into strings)."""
-        return _jsonable(asdict(self))  # type: ignore[call-overload]
+        return _jsonable(self)  # type: ignore[no-any-return]
 
 
 def _jsonable(value: Any) -> Any:
+    """``dataclasses.asdict`` and JSON-readiness in one pass (no deep copy: the HTTP server calls
+    this for every answer): dataclasses become dicts, tuples lists, non-finite floats
+    ``None`` / ``"inf"`` / ``"-inf"``."""
+    t = type(value)
+    if t is int or t is str or t is bool or value is None:
+        return value
+    if t is list or t is tuple:
+        if all(type(v) is int for v in value):  # token ids, offsets: the large lists
+            return list(value)
+        return [_jsonable(v) for v in value]
+    if t is dict:
+        return {k: _jsonable(v) for k, v in value.items()}
+    if t is float:
+        if math.isfinite(value):
+            return value
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
