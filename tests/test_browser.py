@@ -32,7 +32,7 @@ import anygram
 from anygram.analyses.benchmarks import BenchItem
 from anygram.analyses.contamination import ContamParams, score_items
 from anygram.server import ServerLimits, create_app
-from helpers import write_jsonl
+from helpers import build_from_ids, write_jsonl
 
 pytestmark = pytest.mark.browser
 
@@ -85,13 +85,18 @@ def idx(tmp_path_factory: pytest.TempPathFactory) -> anygram.Index:
 
 
 @pytest.fixture(scope="module")
-def server(idx: anygram.Index) -> Iterator[str]:
+def ids_idx(tmp_path_factory: pytest.TempPathFactory) -> anygram.Index:
+    return build_from_ids(tmp_path_factory.mktemp("browser_ids"), [[1, 2, 3, 4], [2, 3, 5], [7, 2, 3]], token_width=2)
+
+
+@pytest.fixture(scope="module")
+def server(idx: anygram.Index, ids_idx: anygram.Index) -> Iterator[str]:
     """A real uvicorn server on a free loopback port (bound here, so no race for the port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    app = create_app({"tiny": idx}, ServerLimits(time_budget=10))
+    app = create_app({"tiny": idx, "ids": ids_idx}, ServerLimits(time_budget=10))
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -252,6 +257,20 @@ def test_errors_are_shown(page: Page) -> None:
     page.select_option("#qtype", "ntd")
     search_error(page, "a AND b")
     expect(page.locator("#status")).to_contain_text("plain prompt")
+
+
+def test_ids_only_index(page: Page, ids_idx: anygram.Index) -> None:
+    """An index without a tokenizer: the page switches to token ids and says so."""
+    page.select_option("#index", "ids")
+    expect(page.locator("#index-info")).to_contain_text("tokenizer: none (type token ids)")
+    expect(page.locator("#ids")).to_be_checked()
+    expect(page.locator("#ids")).to_be_disabled()
+    expect(page.locator("#examples button")).to_have_count(0)
+    search(page, "count", "2 3")
+    expect(page.locator("#result .count")).to_have_text(str(ids_idx.count([2, 3]).count))
+    page.select_option("#index", "tiny")
+    expect(page.locator("#ids")).to_be_enabled()
+    expect(page.locator("#ids")).not_to_be_checked()
 
 
 def search_error(page: Page, text: str) -> None:

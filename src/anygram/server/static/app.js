@@ -248,7 +248,7 @@ async function showExamples() {
   box.replaceChildren();
   const index = $("index").value;
   const info = state.indexes[index];
-  if (!info || !info.total_docs || !info.tokenizer || !info.tokenizer.kind || info.tokenizer.kind === "ids") return;
+  if (!info || !info.total_docs || idsOnlyIndex(info)) return;
   let words = [];
   try {
     const d = await api(index + "/get_doc_by_ix", { doc_ix: Math.floor(info.total_docs / 2), max_disp_len: 200 });
@@ -303,13 +303,15 @@ function routeFromHash() {
   }
 }
 
+const idsOnlyIndex = (info) => !info.tokenizer.kind || info.tokenizer.kind === "ids";
+
 function showInfo() {
   const info = state.indexes[$("index").value];
   $("index-info").textContent = info
-    ? `${fmt(info.total_tokens)} tokens · ${fmt(info.total_docs)} documents · ${info.shards.length} shard(s) · tokenizer: ${info.tokenizer.kind || "none (token ids only)"}`
+    ? `${fmt(info.total_tokens)} tokens · ${fmt(info.total_docs)} documents · ${info.shards.length} shard(s) · tokenizer: ${idsOnlyIndex(info) ? "none (type token ids)" : info.tokenizer.kind}`
     : "";
-  const idsOnly = info && !info.tokenizer.kind;
-  if (idsOnly) $("ids").checked = true;
+  const idsOnly = info && idsOnlyIndex(info);
+  $("ids").checked = Boolean(idsOnly) || ($("ids").disabled ? false : $("ids").checked);
   $("ids").disabled = Boolean(idsOnly);
   qtypeChanged();
 }
