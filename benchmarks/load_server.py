@@ -147,71 +147,78 @@ def new_client(base: str, timeout: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, timeout=timeout, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
 
 
-async def good_client(base: str, name: str, wl: Workload, stats: Stats, stop: float, seed: int, mix: list[str], interval: float) -> None:
+async def good_client(c: httpx.AsyncClient, name: str, wl: Workload, stats: Stats, stop: float, seed: int, mix: list[str], interval: float) -> None:
     """Closed loop (interval 0: the next request as soon as the answer is in), or open loop: one
     request every ``interval`` s on a fixed schedule, latency counted from the scheduled time (so
     a server that falls behind is charged for the wait: no coordinated omission)."""
     rng = random.Random(seed)
     next_at = time.perf_counter() + rng.random() * interval
-    async with new_client(base, 30.0) as c:
-        while time.perf_counter() < stop:
-            qtype, body = wl.good(rng, rng.choice(mix))
-            if interval:
-                now = time.perf_counter()
-                if next_at > now:
-                    await asyncio.sleep(next_at - now)
-                t0 = next_at
-                next_at += interval
-                if t0 >= stop:
-                    break
-            else:
-                t0 = time.perf_counter()
-            try:
-                r = await c.post(f"/api/v1/{name}/{qtype}", json=body)
-            except httpx.HTTPError as e:
-                stats.error(f"{qtype}: {type(e).__name__}", repr(e))
-                continue
-            dt = time.perf_counter() - t0
-            if r.status_code != 200:
-                stats.error(f"{qtype}: HTTP {r.status_code}", r.text[:300])
-                continue
-            stats.lat[qtype].append(dt)
-            d = r.json()
-            if d[HIT_FIELD[qtype]] > 0:
-                stats.hits += 1
-            else:
-                stats.misses += 1
+    while time.perf_counter() < stop:
+        qtype, body = wl.good(rng, rng.choice(mix))
+        if interval:
+            now = time.perf_counter()
+            if next_at > now:
+                await asyncio.sleep(next_at - now)
+            t0 = next_at
+            next_at += interval
+            if t0 >= stop:
+                break
+        else:
+            t0 = time.perf_counter()
+        try:
+            r = await c.post(f"/api/v1/{name}/{qtype}", json=body)
+        except httpx.HTTPError as e:
+            stats.error(f"{qtype}: {type(e).__name__}", repr(e))
+            continue
+        dt = time.perf_counter() - t0
+        if r.status_code != 200:
+            stats.error(f"{qtype}: HTTP {r.status_code}", r.text[:300])
+            continue
+        stats.lat[qtype].append(dt)
+        d = r.json()
+        if d[HIT_FIELD[qtype]] > 0:
+            stats.hits += 1
+        else:
+            stats.misses += 1
 
 
-async def bad_client(base: str, bads: list[tuple[str, str, dict[str, Any], set[int]]], stats: Stats, stop: float, seed: int, pause: float) -> None:
+async def bad_client(c: httpx.AsyncClient, bads: list[tuple[str, str, dict[str, Any], set[int]]], stats: Stats, stop: float, seed: int, pause: float) -> None:
     rng = random.Random(seed)
-    async with new_client(base, 30.0) as c:
-        while time.perf_counter() < stop:
-            kind, path, kw, ok = rng.choice(bads)
-            try:
-                r = await c.post(path, **kw)
-                status = r.status_code
-                body_ok = r.headers.get("content-type", "").startswith("application/json") and "error" in r.json()
-            except httpx.HTTPError as e:
-                status, body_ok = -1, False
-                stats.bad_wrong.append(f"{kind}: {e!r}")
-            per = stats.bad.setdefault(kind, {})
-            per[str(status)] = per.get(str(status), 0) + 1
-            if status not in ok or not body_ok:
-                stats.bad_wrong.append(f"{kind}: HTTP {status}")
-            await asyncio.sleep(pause)
+    while time.perf_counter() < stop:
+        kind, path, kw, ok = rng.choice(bads)
+        try:
+            r = await c.post(path, **kw)
+            status = r.status_code
+            body_ok = r.headers.get("content-type", "").startswith("application/json") and "error" in r.json()
+        except httpx.HTTPError as e:
+            status, body_ok = -1, False
+            stats.bad_wrong.append(f"{kind}: {e!r}")
+        per = stats.bad.setdefault(kind, {})
+        per[str(status)] = per.get(str(status), 0) + 1
+        if status not in ok or not body_ok:
+            stats.bad_wrong.append(f"{kind}: HTTP {status}")
+        await asyncio.sleep(pause)
 
 
 async def load_phase(base: str, name: str, wl: Workload, args: argparse.Namespace, duration: float, seed: int, bads: list | None) -> tuple[Stats, float]:
     stats = Stats()
     mix = [t for t in args.mix.split(",") if t]
+    # clients are created and connected before the clock starts: creating an httpx client (its
+    # SSL context) blocks this process's event loop for tens of ms, which would be charged to
+    # the first requests of an open loop
+    n_bad = args.bad_clients if bads else 0
+    clients = [new_client(base, 30.0) for _ in range(args.clients + n_bad)]
+    await asyncio.gather(*(c.get("/healthz") for c in clients))
     t0 = time.perf_counter()
     stop = t0 + duration
     interval = args.clients / args.rate if args.rate else 0.0
-    tasks = [good_client(base, name, wl, stats, stop, seed * 1000 + i, mix, interval) for i in range(args.clients)]
-    if bads:
-        tasks += [bad_client(base, bads, stats, stop, seed * 1000 + 500 + i, args.bad_pause) for i in range(args.bad_clients)]
-    await asyncio.gather(*tasks)
+    tasks = [good_client(clients[i], name, wl, stats, stop, seed * 1000 + i, mix, interval) for i in range(args.clients)]
+    tasks += [bad_client(clients[args.clients + i], bads, stats, stop, seed * 1000 + 500 + i, args.bad_pause) for i in range(n_bad)]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for c in clients:
+            await c.aclose()
     return stats, time.perf_counter() - t0
 
 
