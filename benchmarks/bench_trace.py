@@ -107,7 +107,7 @@ def doc_key(idx: anygram.Index, shard: int, ptr: int) -> tuple[int, int]:
 
 def pct(xs: list[float], q: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(math.ceil(q * len(xs))) - 1)]
+    return xs[min(len(xs) - 1, math.ceil(q * len(xs)) - 1)]
 
 
 def main() -> int:
@@ -128,7 +128,6 @@ def main() -> int:
     args = ap.parse_args()
 
     from infini_gram import cpp_engine
-    from infini_gram import __file__ as ig_file  # noqa: F401
 
     rng = random.Random(args.seed)
     log("sampling inputs")
@@ -157,11 +156,11 @@ def main() -> int:
         for i, ids in enumerate(ids_all):
             # the two anygram variants share the index's pages: the first to run pays the page
             # faults of this text, so they alternate who goes first (infini-gram in between)
-            def run_docs() -> tuple[Any, float]:
+            def run_docs(ids: list[int] = ids, kw: dict = kw) -> tuple[Any, float]:
                 t = time.perf_counter()
                 return ag.attribute(ids, **kw, max_docs=10, context=50), time.perf_counter() - t
 
-            def run_ptrs() -> tuple[Any, float]:
+            def run_ptrs(ids: list[int] = ids, kw: dict = kw) -> tuple[Any, float]:
                 t = time.perf_counter()
                 return ag.attribute(ids, **kw, max_docs=10, documents=False), time.perf_counter() - t
 

@@ -15,11 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from anygram.errors import QueryError
 from helpers import build_from_texts
 from naive_attribution import naive_attribute, naive_longest_prefix_lens, naive_unigram_sum
 from strategies import corpora
-
-from anygram.errors import QueryError
 
 
 @st.composite
@@ -88,7 +87,7 @@ def _doc_pos(idx, d) -> int:
 @given(spec=corpora(), data=st.data())
 def test_bounded_docs_and_filters(spec, data) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        idx, naive = spec.build(Path(tmp))
+        idx, _ = spec.build(Path(tmp))
         ids = data.draw(attribution_inputs(spec))
         md = data.draw(st.integers(0, 3))
         full = idx.attribute(ids, min_len=1, max_docs=0)

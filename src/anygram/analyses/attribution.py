@@ -73,7 +73,7 @@ class AttributionSpan(_Result):
     ``token_ids``/``text``).
     """
 
-    l: int  # noqa: E741 - infini-gram's field name
+    l: int
     r: int
     length: int
     count: int
@@ -180,7 +180,7 @@ def _char_offsets(idx: Index, ids: np.ndarray, cuts: set[int]) -> dict[int, int]
     from anygram.tokenizers import ByteTokenizer
 
     tok = idx.tokenizer
-    if tok is None or getattr(tok, "spec", lambda: {})().get("kind") == "ids":
+    if tok is None or getattr(tok, "spec", dict)().get("kind") == "ids":
         return None
     if isinstance(tok, ByteTokenizer):
         # a character starts at every byte that is not a UTF-8 continuation byte (0x80-0xBF)

@@ -299,7 +299,7 @@ def read_texts(path: str | os.PathLike[str], field: str = "text") -> Iterator[st
         if p == "-":
             f = sys.stdin
         elif p.endswith(".gz"):
-            f = gzip.open(p, "rt", encoding="utf-8")
+            f = gzip.open(p, "rt", encoding="utf-8")  # noqa: SIM115 - closed below
         else:
             f = open(p, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
