@@ -15,8 +15,12 @@ engines alternate, so both see the same page-cache state):
   occurrences as (shard, ptr) (``max_docs=10, documents=False``): the like-for-like comparison;
   ``anygram (documents)`` also fetches each occurrence's document (metadata, 50 bytes of
   context either side, decoded text), what ``anygram trace`` shows;
-* every text runs once untimed on both engines first (JIT, page cache), then once timed; the
-  two anygram variants alternate which runs first for a text (the first pays its page faults);
+* every text runs once untimed on both engines first (JIT, page cache), then ``--repeat`` times
+  timed, keeping each text's minimum per engine (scheduling noise on a shared machine only adds
+  time, and infini-gram, which runs a thread per position, may take more CPU share from other
+  jobs than a
+  single-threaded call does not); the two anygram variants alternate which runs first for a
+  text (the first pays its page faults);
 * checks: identical spans (l, r, count), unigram log-probability sums (infini-gram with
   ``precompute_unigram_logprobs``), and the same occurrences (document line number and offset
   in the document, since the two indexes shard differently). infini-gram's creativity quirk
@@ -122,6 +126,7 @@ def main() -> int:
     ap.add_argument("--max-chars", type=int, default=1000)
     ap.add_argument("--mutate-every", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per text and engine; the minimum is kept")
     ap.add_argument("--warmup", type=int, default=5, help="untimed texts first (with --no-warm-pass)")
     ap.add_argument("--no-warm-pass", dest="warm_pass", action="store_false",
                     help="do not run every text once untimed before timing (then the first engine to touch a page pays its miss)")
@@ -155,7 +160,9 @@ def main() -> int:
         examples = []
         for i, ids in enumerate(ids_all):
             # the two anygram variants share the index's pages: the first to run pays the page
-            # faults of this text, so they alternate who goes first (infini-gram in between)
+            # faults of this text, so they alternate who goes first (infini-gram in between).
+            # Each text runs --repeat times; its time is the minimum (scheduling noise on a
+            # shared machine only ever adds time).
             def run_docs(ids: list[int] = ids, kw: dict = kw) -> tuple[Any, float]:
                 t = time.perf_counter()
                 return ag.attribute(ids, **kw, max_docs=10, context=50), time.perf_counter() - t
@@ -164,15 +171,18 @@ def main() -> int:
                 t = time.perf_counter()
                 return ag.attribute(ids, **kw, max_docs=10, documents=False), time.perf_counter() - t
 
-            first, second = (run_docs, run_ptrs) if i % 2 == 0 else (run_ptrs, run_docs)
-            r1, d1 = first()
-            a1 = time.perf_counter()
-            b = ig.attribute(ids, cfg["delim_ids"], cfg["min_len"], cfg["max_cnt"], cfg["enforce_bow"])
-            a2 = time.perf_counter()
-            r2, d2 = second()
-            (a, da), (p, dp) = ((r1, d1), (r2, d2)) if i % 2 == 0 else ((r2, d2), (r1, d1))
+            da = dp = di = math.inf
+            for rep in range(args.repeat):
+                first, second = (run_docs, run_ptrs) if (i + rep) % 2 == 0 else (run_ptrs, run_docs)
+                r1, d1 = first()
+                a1 = time.perf_counter()
+                b = ig.attribute(ids, cfg["delim_ids"], cfg["min_len"], cfg["max_cnt"], cfg["enforce_bow"])
+                di = min(di, time.perf_counter() - a1)
+                r2, d2 = second()
+                (a, x), (p, y) = ((r1, d1), (r2, d2)) if first is run_docs else ((r2, d2), (r1, d1))
+                da, dp = min(da, x), min(dp, y)
             t_ag.append(da)
-            t_ig.append(a2 - a1)
+            t_ig.append(di)
             t_ag0.append(dp)
             sa = [(s.l, s.r, s.count) for s in a.spans]
             sb = [(s.l, s.r, s.count) for s in b.spans]
@@ -235,6 +245,7 @@ def main() -> int:
         "machine": {"cpu_count": os.cpu_count(), "ram_bytes": psutil.virtual_memory().total, "python": platform.python_version(),
                     "platform": platform.platform()},
         "versions": {"anygram": anygram.__version__ if hasattr(anygram, "__version__") else None, "anygram_path": str(Path(anygram.__file__).parent)},
+        "repeat": args.repeat,
         "inputs": {"n": len(texts), "bytes": sum(map(len, ids_all)), "min_chars": args.min_chars, "max_chars": args.max_chars,
                    "mutate_every": args.mutate_every, "seed": args.seed},
         "anygram_settings": {"max_docs": 10, "context": 50, "bow_ids": BOW},
@@ -268,7 +279,8 @@ def render_md(out: dict[str, Any]) -> str:
     L.append("infini-gram returns every span with all its occurrence pointers (≤ max_cnt = 10). `anygram (pointers)` returns the same "
              "(`max_docs=10, documents=False`): the like-for-like comparison. `anygram (documents)` also fetches every occurrence's "
              "document with metadata and 50 bytes of context either side (what `anygram trace` shows). Speed-up = infini-gram time / "
-             "anygram time, same texts, same run, after one untimed pass over all texts on both engines.")
+             "anygram time, same texts, same run, after one untimed pass over all texts on both engines; "
+             f"each text's time is the minimum of {out['repeat']} runs (per engine and variant).")
     L.append("")
     L.append("| config | spans | infini-gram total / median / p99 | anygram (pointers) total / median / p99 | speed-up total (median) | anygram (documents) total / median / p99 | speed-up total (median) | span / occurrence / sum disagreements | quirk-5 texts |")
     L.append("|---|---|---|---|---|---|---|---|---|")
