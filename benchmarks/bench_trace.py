@@ -18,8 +18,7 @@ engines alternate, so both see the same page-cache state):
 * every text runs once untimed on both engines first (JIT, page cache), then ``--repeat`` times
   timed, keeping each text's minimum per engine (scheduling noise on a shared machine only adds
   time, and infini-gram, which runs a thread per position, may take more CPU share from other
-  jobs than a
-  single-threaded call does not); the two anygram variants alternate which runs first for a
+  jobs than a single-threaded call); the two anygram variants alternate which runs first for a
   text (the first pays its page faults);
 * checks: identical spans (l, r, count), unigram log-probability sums (infini-gram with
   ``precompute_unigram_logprobs``), and the same occurrences (document line number and offset
