@@ -15,11 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from anygram.errors import QueryError
 from helpers import build_from_texts
 from naive_attribution import naive_attribute, naive_longest_prefix_lens, naive_unigram_sum
 from strategies import corpora
-
-from anygram.errors import QueryError
 
 
 @st.composite
@@ -62,6 +61,7 @@ def test_attribute_matches_naive(spec, data) -> None:
             assert math.isclose(s.unigram_logprob_sum, naive_unigram_sum(naive.count, naive.total_tokens, ids[s.l : s.r]), rel_tol=1e-12)
             # every occurrence, each window holding the span at needle_offset
             assert len(s.docs) == s.count
+            assert s.occurrences == [(d.shard, d.ptr) for d in s.docs]
             assert len({(d.shard, d.ptr) for d in s.docs}) == s.count
             for d in s.docs:
                 assert d.token_ids[d.needle_offset : d.needle_offset + s.length] == ids[s.l : s.r]
@@ -87,15 +87,18 @@ def _doc_pos(idx, d) -> int:
 @given(spec=corpora(), data=st.data())
 def test_bounded_docs_and_filters(spec, data) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        idx, naive = spec.build(Path(tmp))
+        idx, _ = spec.build(Path(tmp))
         ids = data.draw(attribution_inputs(spec))
         md = data.draw(st.integers(0, 3))
         full = idx.attribute(ids, min_len=1, max_docs=0)
-        assert all(s.docs == [] for s in full.spans)
+        assert all(s.docs == [] and s.occurrences == [] for s in full.spans)
+        ptrs = idx.attribute(ids, min_len=1, max_docs=md, documents=False)
+        assert all(s.docs == [] and len(s.occurrences) == min(md, s.count) for s in ptrs.spans)
         res = idx.attribute(ids, min_len=1, max_docs=md, context=0)
         assert [(s.l, s.r) for s in res.spans] == [(s.l, s.r) for s in full.spans]
-        for s in res.spans:
+        for s, p in zip(res.spans, ptrs.spans):
             assert len(s.docs) == min(md, s.count)
+            assert s.occurrences == p.occurrences
             for d in s.docs:
                 assert d.needle_offset == 0 and d.token_ids == ids[s.l : s.r]
         frac = data.draw(st.floats(0.01, 1.0))
@@ -138,7 +141,7 @@ def test_enforce_bow_default_byte_ids(tmp_path: Path) -> None:
 def test_errors(tmp_path: Path) -> None:
     idx = build_from_texts(tmp_path, ["abc"])
     for kw in ({"min_len": 0}, {"max_cnt": 0}, {"delim_ids": [255]}, {"delim_ids": "a"}, {"max_docs": -1},
-               {"top_frac": 0}, {"top_frac": 2.0}, {"enforce_bow": "yes"}, {"max_unigram_logprob": "x"}, {"max_docs": 10**9}):
+               {"top_frac": 0}, {"top_frac": 2.0}, {"enforce_bow": "yes"}, {"max_unigram_logprob": "x"}, {"max_docs": 10**9}, {"documents": 1}):
         with pytest.raises(QueryError):
             idx.attribute("abc", **kw)
     assert idx.attribute("", min_len=1).spans == []

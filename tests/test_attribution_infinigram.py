@@ -57,7 +57,7 @@ def compare(ag: anygram.Index, ig, ids: list[int], delims: list[int], min_len: i
     def cnt(q):
         return ag.count(q).count
 
-    got = ag.attribute(ids, delim_ids=delims, min_len=min_len, max_cnt=max_cnt, enforce_bow=bow, bow_ids=bows, max_docs=max_cnt, context=0)
+    got = ag.attribute(ids, delim_ids=delims, min_len=min_len, max_cnt=max_cnt, enforce_bow=bow, bow_ids=bows, max_docs=max_cnt, documents=False)
     ref = ig.attribute(input_ids=ids, delim_ids=delims, min_len=min_len, max_cnt=max_cnt, enforce_bow=bow)
     ig_spans = [(s.l, s.r, s.count) for s in ref.spans]
     ig_lens = [r - l for l, r in enumerate(ig.creativity(input_ids=ids).rs)]
@@ -70,7 +70,7 @@ def compare(ag: anygram.Index, ig, ids: list[int], delims: list[int], min_len: i
         return
     assert [(s.l, s.r, s.count) for s in got.spans] == ig_spans
     for a, b in zip(got.spans, ref.spans):
-        assert sorted((d.shard, d.ptr) for d in a.docs) == sorted((d.s, d.ptr) for d in b.docs)
+        assert sorted(a.occurrences) == sorted((d.s, d.ptr) for d in b.docs)
         if sums:
             assert math.isclose(a.unigram_logprob_sum, b.unigram_logprob_sum, rel_tol=1e-9)
 

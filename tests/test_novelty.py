@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anygram.analyses.novelty import bucket, longest_repeat, novelty, read_texts, text_novelty, write_plots
+from anygram.analyses.novelty import (
+    bucket,
+    longest_repeat,
+    novelty,
+    read_texts,
+    text_novelty,
+    write_plots,
+)
 from anygram.errors import CorpusError, QueryError
 from helpers import build_from_texts
 from strategies import corpora

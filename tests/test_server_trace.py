@@ -51,14 +51,15 @@ def test_attribute_text_equals_python(client: Any, indexes: Any) -> None:
         (" café – unicode ✓ sat on the ", 1), (" sat on the log", 1), (". the ", 1), ("the cat sat on the mat", 1)]
     for s in body["spans"]:
         assert text[s["char_start"] : s["char_end"]] == s["text"]
-        assert set(s) == {"l", "r", "length", "count", "unigram_logprob_sum", "text", "char_start", "char_end", "docs"}
+        assert set(s) == {"l", "r", "length", "count", "unigram_logprob_sum", "text", "char_start", "char_end", "occurrences", "docs"}
         assert len(s["docs"]) == min(5, s["count"])
+        assert s["occurrences"] == [[d["shard"], d["ptr"]] for d in s["docs"]]
 
 
 def test_attribute_params_and_ids(client: Any, indexes: Any) -> None:
     tiny, ids_index = indexes
     body = {"text": "the cat sat on the log. the end", "min_len": 3, "max_cnt": 2, "delim_ids": [46], "enforce_bow": True,
-            "top_frac": 0.2, "max_docs": 2, "context": 4}
+            "top_frac": 0.2, "max_docs": 2, "context": 4, "documents": False}
     r = client.post("/api/v1/tiny/attribute", json=body)
     assert r.status_code == 200, r.text
     kw = {k: v for k, v in body.items() if k != "text"}

@@ -446,13 +446,31 @@ class Index:
             matches=[LongestMatch(start=i, length=int(a), count=int(b)) for i, (a, b) in enumerate(zip(lens, cnts))],
         )
 
-    def attribute(self, text: Query, **params: Any) -> Any:
-        """Maximal spans of ``text`` found verbatim in the corpus, with counts and documents
-        (infini-gram's ``attribute`` plus OLMoTrace's filters): see
-        :func:`anygram.analyses.attribution.attribute` for the parameters."""
+    def attribute(
+        self,
+        text: Query,
+        *,
+        delim_ids: Iterable[int] | None = None,
+        min_len: int | None = None,
+        max_cnt: int | None = None,
+        enforce_bow: bool = False,
+        bow_ids: Iterable[int] | None = None,
+        top_frac: float | None = None,
+        max_unigram_logprob: float | None = None,
+        max_docs: int = 10,
+        context: int = 50,
+        documents: bool = True,
+    ) -> Any:
+        """Maximal spans of ``text`` found verbatim in the corpus, with counts, occurrences and
+        documents: infini-gram's ``attribute`` plus OLMoTrace's filters. Returns an
+        :class:`~anygram.analyses.attribution.AttributionResult`; the parameters are those of
+        :func:`anygram.analyses.attribution.attribute` (docs/attribution.md)."""
         from .analyses.attribution import attribute
 
-        return attribute(self, text, **params)
+        return attribute(
+            self, text, delim_ids=delim_ids, min_len=min_len, max_cnt=max_cnt, enforce_bow=enforce_bow, bow_ids=bow_ids,
+            top_frac=top_frac, max_unigram_logprob=max_unigram_logprob, max_docs=max_docs, context=context, documents=documents,
+        )
 
     # -------------------------------------------------------------- documents
     def _doc_window(self, s: int, local_ix: int, disp_start: int | None, disp_end: int | None, ptr: int | None) -> DocResult:

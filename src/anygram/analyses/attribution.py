@@ -66,12 +66,14 @@ class AttributionSpan(_Result):
 
     ``count``: its occurrences; ``unigram_logprob_sum``: sum of its tokens' unigram
     log-probabilities; ``text``: the span decoded; ``char_start``/``char_end``: its character
-    offsets in the decoded input (``None`` without a tokenizer); ``docs``: up to ``max_docs``
-    occurrences with their documents (``shard`` and ``ptr`` are infini-gram's ``s`` and ``ptr``,
-    ``needle_offset`` is where the span starts inside ``token_ids``/``text``).
+    offsets in the decoded input (``None`` without a tokenizer); ``occurrences``: up to
+    ``max_docs`` occurrences as ``(shard, ptr)`` — infini-gram's ``docs`` (``s``, ``ptr``: byte
+    offset in the shard's token file); ``docs``: the same occurrences with their documents
+    (empty when ``documents=False``; ``needle_offset`` is where the span starts inside
+    ``token_ids``/``text``).
     """
 
-    l: int  # noqa: E741 - infini-gram's field name
+    l: int
     r: int
     length: int
     count: int
@@ -79,6 +81,7 @@ class AttributionSpan(_Result):
     text: str = ""
     char_start: int | None = None
     char_end: int | None = None
+    occurrences: list[tuple[int, int]] = field(default_factory=list)
     docs: list[DocResult] = field(default_factory=list)
 
 
@@ -177,7 +180,7 @@ def _char_offsets(idx: Index, ids: np.ndarray, cuts: set[int]) -> dict[int, int]
     from anygram.tokenizers import ByteTokenizer
 
     tok = idx.tokenizer
-    if tok is None or getattr(tok, "spec", lambda: {})().get("kind") == "ids":
+    if tok is None or getattr(tok, "spec", dict)().get("kind") == "ids":
         return None
     if isinstance(tok, ByteTokenizer):
         # a character starts at every byte that is not a UTF-8 continuation byte (0x80-0xBF)
@@ -198,20 +201,29 @@ def _pick_occurrences(ranges: np.ndarray, cnt: int, max_docs: int) -> list[tuple
     return out
 
 
-def _span_docs(idx: Index, span_q: np.ndarray, cnt: int, max_docs: int, context: int) -> list[DocResult]:
+def _span_occurrences(idx: Index, span_q: np.ndarray, cnt: int, max_docs: int) -> list[tuple[int, int]]:
     ranges = idx._ranges()
     idx._run(_multi.find_all, idx._dss, idx._sas, idx._ks, span_q, 0, span_q.shape[0], ranges)
     w = idx.token_width
-    docs = []
+    out = []
     for s, rank in _pick_occurrences(ranges, cnt, max_docs):
         sh = idx.shards[s]
         ptr = int(idx._run(read_ptr, sh.sa, rank, sh.ptr_size, sh.ds_size))
         if ptr % w:
             raise CorruptIndexError(f"shard {sh.name}: suffix array pointer {ptr} is not aligned to the token width (index corrupted)")
+        out.append((s, ptr))
+    return out
+
+
+def _span_docs(idx: Index, occ: list[tuple[int, int]], span_bytes: int, context: int) -> list[DocResult]:
+    w = idx.token_width
+    docs = []
+    for s, ptr in occ:
+        sh = idx.shards[s]
         local = int(np.searchsorted(sh.od, np.uint64(ptr), side="right")) - 1
         if local < 0:
             raise CorruptIndexError(f"shard {sh.name}: no document contains offset {ptr}")
-        docs.append(idx._doc_window(s, local, ptr - w * context, ptr + span_q.shape[0] + w * context, ptr))
+        docs.append(idx._doc_window(s, local, ptr - w * context, ptr + span_bytes + w * context, ptr))
     return docs
 
 
@@ -229,6 +241,7 @@ def attribute(
     max_unigram_logprob: float | None = None,
     max_docs: int = DEFAULT_MAX_DOCS,
     context: int = DEFAULT_CONTEXT,
+    documents: bool = True,
 ) -> AttributionResult:
     """Maximal spans of ``text`` (text or token ids) that occur in the corpus (see the module doc).
 
@@ -237,13 +250,16 @@ def attribute(
     drop spans occurring more often (default: no limit); ``enforce_bow``: spans start at a
     beginning-of-word token and end before one (``bow_ids``, default :func:`default_bow_ids`);
     ``top_frac`` / ``max_unigram_logprob``: OLMoTrace's filters of common spans; ``max_docs``
-    occurrences with ``context`` tokens either side are returned per span (0: none).
+    occurrences are returned per span (0: none), with their documents and ``context`` tokens
+    either side unless ``documents=False`` (then only ``(shard, ptr)``, as infini-gram).
     """
     ids = idx._ids(text, "text")
     n = int(ids.shape[0])
     delims = _int_list(delim_ids, "delim_ids", idx)
     if not isinstance(enforce_bow, (bool, np.bool_)):
         raise QueryError("enforce_bow must be a boolean")
+    if not isinstance(documents, (bool, np.bool_)):
+        raise QueryError("documents must be a boolean")
     bows = _int_list(bow_ids, "bow_ids", idx) if bow_ids is not None else (default_bow_ids(idx) if enforce_bow else [])
     ml = default_min_len(idx) if min_len is None else _nonneg_int(min_len, "min_len")
     if ml < 1:
@@ -296,12 +312,14 @@ def attribute(
     w = idx.token_width
     for i in keep:
         l, r, c = spans[i]
-        docs = _span_docs(idx, qb[l * w : r * w], c, md, ctx) if md else []
+        occ = _span_occurrences(idx, qb[l * w : r * w], c, md) if md else []
+        docs = _span_docs(idx, occ, (r - l) * w, ctx) if documents else []
         out.append(AttributionSpan(
             l=l, r=r, length=r - l, count=c, unigram_logprob_sum=sums[i],
             text=idx.decode(id_list[l:r]) if decode else "",
             char_start=chars[l] if chars is not None else None,
             char_end=chars[r] if chars is not None else None,
+            occurrences=occ,
             docs=docs,
         ))
     covered = np.zeros(n, bool)
@@ -310,7 +328,7 @@ def attribute(
     params = {
         "delim_ids": delims, "min_len": ml, "max_cnt": None if max_cnt is None else mc, "enforce_bow": bool(enforce_bow),
         "bow_ids": (bows if bow_ids is not None else "default") if enforce_bow else [], "top_frac": top_frac, "max_unigram_logprob": max_unigram_logprob,
-        "max_docs": md, "context": ctx,
+        "max_docs": md, "context": ctx, "documents": bool(documents),
     }
     return AttributionResult(
         token_ids=id_list,

@@ -12,7 +12,8 @@ occurs in the corpus (infini-gram's ``creativity``, one pass of the ``longest_pr
   for every position ``i``, ``s_i`` = length of the longest suffix of ``x[:i]`` that occurs
   (the ∞-gram's context, one pass of ``score``); the ∞-gram *agrees* at ``i`` when ``x[i]`` is
   an argmax of the ∞-gram's next-token distribution after that suffix (ties count as agreement;
-  the end of a document counts as the eos token, which never equals a text token). Decided from
+  the end of a document counts as the eos token, as in ``ntd``; when the eos id is a real token
+  of the text, its count includes the document ends, as infini-gram's). Decided from
   the counts when ``cont_cnt = 0`` (disagree) or ``2 * cont_cnt > prompt_cnt`` (agree), else by
   the exact distribution (``ntd``). Reported per bucket of ``s_i`` (same buckets as above);
 * **internal repetition**: the longest substring occurring at least twice in the text itself
@@ -162,8 +163,15 @@ def _agreement(idx: Index, ids: np.ndarray, cache: dict[tuple[int, ...], int]) -
     sc = idx.score(ids)
     out: dict[str, list[int]] = {}
     id_list = ids.tolist()
+    eos = idx.eos_token_id
     for i, (L, pc, cc) in enumerate(zip(sc.suffix_lens, sc.prompt_cnts, sc.cont_cnts)):
-        if cc == 0:
+        if id_list[i] == eos:
+            # the eos id is a real token here: its ntd count includes the document ends
+            dist = idx.ntd(id_list[i - L : i])
+            counts = [tp.cont_cnt for tp in dist.result_by_token_id.values()]
+            mine = dist.result_by_token_id.get(id_list[i])
+            agree = mine is not None and mine.cont_cnt > 0 and mine.cont_cnt == max(counts)
+        elif cc == 0:
             agree = False
         elif 2 * cc > pc:
             agree = True
@@ -291,7 +299,7 @@ def read_texts(path: str | os.PathLike[str], field: str = "text") -> Iterator[st
         if p == "-":
             f = sys.stdin
         elif p.endswith(".gz"):
-            f = gzip.open(p, "rt", encoding="utf-8")
+            f = gzip.open(p, "rt", encoding="utf-8")  # noqa: SIM115 - closed below
         else:
             f = open(p, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:

@@ -34,6 +34,7 @@ class AttributeBody(BaseModel):
     max_unigram_logprob: StrictFloat | StrictInt | None = Field(None, description="keep spans whose unigram log-probability sum is at most this")
     max_docs: NonNegInt | None = Field(None, description="occurrences (documents) returned per span (default: min(10, the server's max_maxnum))")
     context: NonNegInt | None = Field(None, description="tokens of context either side of a span (default 50)")
+    documents: StrictBool = Field(True, description="return the documents (else only the occurrences' shard and ptr)")
 
 
 def build_trace_router(svc: Service) -> APIRouter:
@@ -57,7 +58,8 @@ def build_trace_router(svc: Service) -> APIRouter:
             ids = svc.check_text(idx, text)  # type: ignore[arg-type]
             res = idx.attribute(ids, delim_ids=body.delim_ids, min_len=body.min_len, max_cnt=body.max_cnt,
                                 enforce_bow=body.enforce_bow, bow_ids=body.bow_ids, top_frac=body.top_frac,
-                                max_unigram_logprob=body.max_unigram_logprob, max_docs=max_docs, context=context)
+                                max_unigram_logprob=body.max_unigram_logprob, max_docs=max_docs, context=context,
+                                documents=body.documents)
             return res.to_dict()
 
         return JSONResponse(await svc.run(go))
