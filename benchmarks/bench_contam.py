@@ -178,15 +178,16 @@ def main() -> int:
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(res, indent=1))
-    c = res["comparison"]
     lines = [
         "# Contamination benchmark: anygram vs infini-gram `count` per window",
         "",
         f"Command: `python benchmarks/bench_contam.py --dir {args.dir} --benchdata {args.benchdata} --out {args.out}`",
         f"Corpus index: {ag.total_tokens:,} tokens (bytes); machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"anygram {anygram.__version__}, infini-gram {md.version('infini-gram')}. "
-        f"Load average (1/5/15 min) at start {load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, at end "
-        f"{res['machine']['loadavg_end'][0]:.1f}/{res['machine']['loadavg_end'][1]:.1f}/{res['machine']['loadavg_end'][2]:.1f} (a shared machine).",
+        (
+            f"anygram {anygram.__version__}, infini-gram {md.version('infini-gram')}. "
+            f"Load average (1/5/15 min) at start {load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, at end "
+            f"{res['machine']['loadavg_end'][0]:.1f}/{res['machine']['loadavg_end'][1]:.1f}/{res['machine']['loadavg_end'][2]:.1f} (a shared machine)."
+        ),
         "",
         f"## Windows criterion ({w}-character windows), {subset}",
         "",
@@ -198,8 +199,10 @@ def main() -> int:
         f"| anygram `score_items`, 1 thread | {ag1:.2f} | **{igt / ag1:.1f}x** |",
         f"| anygram `score_items`, {args.threads} threads | {ag2:.2f} | {igt / ag2:.1f}x |",
         "",
-        f"Agreement: {disagree} of {comp_windows:,} window verdicts differ ({items_disagree} items with a difference). "
-        f"Target >= 10x faster: {'PASS' if igt / ag1 >= 10 else 'MISS'} (1 thread vs 1 thread).",
+        (
+            f"Agreement: {disagree} of {comp_windows:,} window verdicts differ ({items_disagree} items with a difference). "
+            f"Target >= 10x faster: {'PASS' if igt / ag1 >= 10 else 'MISS'} (1 thread vs 1 thread)."
+        ),
         "",
         f"## Whole sets, every criterion (windows, 8-grams, longest span + 3 documents), {args.threads} threads",
         "",
