@@ -11,7 +11,9 @@ with their default fields (see docs/contamination.md):
      (b) the same with 2 threads, and
      (c) infini-gram 2.6.0's ``Engine_U8.count`` on each window's bytes in a Python loop (the
          text is encoded once; each window is a slice), one thread;
-     and the per-window verdicts of both tools compared (every window, 0 disagreements expected);
+     and the per-window verdicts compared window by window: infini-gram's, and anygram's from the
+     longest-match pass (``window_verdicts``), which also cross-checks (a) (``spans_present``,
+     used when the longest-span criterion is off) through the found-window counts;
   2. the whole sets with every criterion (windows, 8-grams, longest span + 3 documents each) on
      ``--threads`` threads (default 2): wall time per benchmark, label rates.
 Every file of both indexes is read once (page cache) and both tools run a pilot before timing. Writes OUT.json and OUT.md.
