@@ -268,6 +268,12 @@ def test_loaders_parquet_and_datasets_folder(tmp_path):
     (ds / "dataset_info.json").write_text("{}")
     b = load_benchmark(ds)
     assert b.name.endswith("/ds") and [i.text for i in b.items] == ["p1", "p2"]
+    # a DatasetDict folder: its splits in order
+    dd = tmp_path / "dd"
+    dd.mkdir()
+    ds.rename(dd / "test")
+    (dd / "dataset_dict.json").write_text(json.dumps({"splits": ["test"]}))
+    assert [i.text for i in load_benchmark(dd).items] == ["p1", "p2"]
 
 
 def test_loader_errors(tmp_path, caplog):

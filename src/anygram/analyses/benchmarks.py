@@ -237,7 +237,7 @@ def _guess_fields(rec: Any, src: str) -> tuple[tuple[str, ...], str, str]:
 
 def _records(p: Path) -> Iterator[tuple[str, Any]]:
     if p.is_dir():
-        if (p / "dataset_info.json").exists() or (p / "state.json").exists() or list(p.glob("*.arrow")):
+        if any((p / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")) or list(p.glob("*.arrow")):
             yield from _arrow_dir(p)
             return
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES))
