@@ -11,7 +11,9 @@ with their default fields (see docs/contamination.md):
      (b) the same with 2 threads, and
      (c) infini-gram 2.6.0's ``Engine_U8.count`` on each window's bytes in a Python loop (the
          text is encoded once; each window is a slice), one thread;
-     and the per-window verdicts of both tools compared (every window, 0 disagreements expected);
+     and the per-window verdicts compared window by window: infini-gram's, and anygram's from the
+     longest-match pass (``window_verdicts``), which also cross-checks (a) (``spans_present``,
+     used when the longest-span criterion is off) through the found-window counts;
   2. the whole sets with every criterion (windows, 8-grams, longest span + 3 documents each) on
      ``--threads`` threads (default 2): wall time per benchmark, label rates.
 Every file of both indexes is read once (page cache) and both tools run a pilot before timing. Writes OUT.json and OUT.md.
@@ -70,6 +72,15 @@ def ig_windows(eng, text: str, w: int) -> np.ndarray:
     return out
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, required=True, help="folder with anygram_index and infinigram_index")
@@ -82,6 +93,10 @@ def main() -> int:
     ap.add_argument("--pilot", type=int, default=30, help="items per benchmark in the warm-up pilot")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-warm", action="store_true", help="do not read the index files before timing")
+    if "--render" in sys.argv:  # re-render OUT.md from a saved OUT.json
+        src = Path(sys.argv[sys.argv.index("--render") + 1])
+        src.with_suffix(".md").write_text(render_md(json.loads(src.read_text())))
+        return 0
     args = ap.parse_args()
 
     import anygram
@@ -160,6 +175,8 @@ def main() -> int:
             "windows": r.windows.to_dict(), "ngrams": r.ngrams.to_dict(), "longest": r.longest.to_dict(),
         })
     res = {
+        "command": "python benchmarks/bench_contam.py " + " ".join(sys.argv[1:]),
+        "commit": _commit(),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(), "loadavg_start": load_start, "loadavg_end": os.getloadavg()},
         "versions": {"anygram": anygram.__version__, "infini-gram": md.version("infini-gram"), "numpy": np.__version__},
         "index": {"anygram": str(args.dir / "anygram_index"), "infinigram": str(args.dir / "infinigram_index"), "total_tokens": ag.total_tokens},
@@ -178,44 +195,62 @@ def main() -> int:
     out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(res, indent=1))
+    text = render_md(res)
+    out.with_suffix(".md").write_text(text)
+    print(text)
+    return 0
+
+
+def render_md(res: dict) -> str:
+    """The Markdown report of a results dict (also: ``--render OUT.json`` re-renders a saved run)."""
     c = res["comparison"]
+    p = res["params"]
+    m = res["machine"]
+    t = p["threads"]
+    ls, le = m["loadavg_start"], m["loadavg_end"]
+    ag1, ag2, igt = c["anygram_1thread_s"], c[f"anygram_{t}threads_s"], c["infinigram_loop_s"]
     lines = [
         "# Contamination benchmark: anygram vs infini-gram `count` per window",
         "",
-        f"Command: `python benchmarks/bench_contam.py --dir {args.dir} --benchdata {args.benchdata} --out {args.out}`",
-        f"Corpus index: {ag.total_tokens:,} tokens (bytes); machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"anygram {anygram.__version__}, infini-gram {md.version('infini-gram')}. "
-        f"Load average (1/5/15 min) at start {load_start[0]:.1f}/{load_start[1]:.1f}/{load_start[2]:.1f}, at end "
-        f"{res['machine']['loadavg_end'][0]:.1f}/{res['machine']['loadavg_end'][1]:.1f}/{res['machine']['loadavg_end'][2]:.1f} (a shared machine).",
+        f"Command: `{res['command']}`",
         "",
-        f"## Windows criterion ({w}-character windows), {subset}",
+        (
+            f"Corpus index: {res['index']['total_tokens']:,} tokens (bytes); machine: {m['cpus']} CPUs, Python {m['python']}; "
+            f"anygram {res['versions']['anygram']} (commit {res.get('commit', '?')}), infini-gram {res['versions']['infini-gram']}. "
+            f"Load average (1/5/15 min) at start {ls[0]:.1f}/{ls[1]:.1f}/{ls[2]:.1f}, at end {le[0]:.1f}/{le[1]:.1f}/{le[2]:.1f} "
+            "(a shared machine: other jobs ran during the measurement)."
+        ),
         "",
-        f"{len(items)} items, {comp_windows:,} windows, {found_windows:,} found in the corpus.",
+        f"## Windows criterion ({p['window']}-character windows), {c['set']}",
         "",
-        "| tool | wall (s) | ratio vs infini-gram loop |",
+        f"{c['items']} items, {c['windows']:,} windows, {c['found_windows']:,} found in the corpus.",
+        "",
+        "| tool | wall (s) | speed-up vs infini-gram loop |",
         "|---|---:|---:|",
         f"| infini-gram `count` per window (1 thread) | {igt:.2f} | 1.0x |",
-        f"| anygram `score_items`, 1 thread | {ag1:.2f} | **{igt / ag1:.1f}x** |",
-        f"| anygram `score_items`, {args.threads} threads | {ag2:.2f} | {igt / ag2:.1f}x |",
+        f"| anygram `score_items(criteria=('windows',))`, 1 thread | {ag1:.2f} | **{igt / ag1:.1f}x** |",
+        f"| anygram `score_items(criteria=('windows',))`, {t} threads | {ag2:.2f} | {igt / ag2:.1f}x |",
         "",
-        f"Agreement: {disagree} of {comp_windows:,} window verdicts differ ({items_disagree} items with a difference). "
-        f"Target >= 10x faster: {'PASS' if igt / ag1 >= 10 else 'MISS'} (1 thread vs 1 thread).",
+        (
+            f"Agreement: {c['window_disagreements']} of {c['windows']:,} window verdicts differ between infini-gram and anygram "
+            f"({c['items_with_disagreement']} items with a difference). Target >= 10x faster: "
+            f"{'PASS' if igt / ag1 >= 10 else 'MISS'} (1 thread vs 1 thread)."
+        ),
         "",
-        f"## Whole sets, every criterion (windows, 8-grams, longest span + 3 documents), {args.threads} threads",
+        f"## Whole sets, every criterion (windows, 8-grams, longest span + 3 documents), {t} threads",
         "",
-        f"Total wall time (loading excluded): {whole:.2f} s.",
+        f"Total wall time (loading excluded): {res['whole_sets']['wall_s']:.2f} s.",
         "",
         "| benchmark | items | wall (s) | windows dirty | suspicious | clean | too short | 8-gram dirty | mean longest (chars) | max longest (chars) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for b in per_bench:
+    for b in res["whole_sets"]["per_benchmark"]:
         wr, nr, lg = b["windows"]["rates"], b["ngrams"]["rates"], b["longest"]
         lines.append(
-            f"| {b['benchmark']} | {b['items']} | {b['seconds']:.2f} | {wr['dirty']:.1%} | {wr['suspicious']:.1%} | {wr['clean']:.1%} | {wr['too_short']:.1%} | {nr['dirty']:.1%} | {lg['mean_chars']:.1f} | {lg['max_chars']} |"
+            f"| {b['benchmark']} | {b['items']} | {b['seconds']:.2f} | {wr['dirty']:.1%} | {wr['suspicious']:.1%} | {wr['clean']:.1%} "
+            f"| {wr['too_short']:.1%} | {nr['dirty']:.1%} | {lg['mean_chars']:.1f} | {lg['max_chars']} |"
         )
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-    return 0
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

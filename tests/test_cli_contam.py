@@ -68,7 +68,7 @@ def test_contam_exact_output(setup: tuple[str, str, Path], capsys: pytest.Captur
 
 
 def test_contam_json_html_png(setup: tuple[str, str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    web, other, bench = setup
+    web, _, bench = setup
     html, png = tmp_path / "r.html", tmp_path / "h.png"
     code, out, err = run(capsys, "contam", f"w={web}", f"G={bench}", "--window", "20", "--json", "--html", str(html), "--png", str(png), "--docs", "1", "--criteria", "windows,longest", "-q")
     assert code == 0, err

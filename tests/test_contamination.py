@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import anygram
 import naive_contam as nc
 from anygram.analyses.benchmarks import BenchItem, load_benchmark
 from anygram.analyses.contamination import ContamParams, _Scorer, contamination, score_items
@@ -49,8 +48,9 @@ def _check_item(res, item, docs, w: int, n: int, p: ContamParams) -> None:
     ng = nc.ngrams(item, docs, n)
     assert (res.ngrams.total, res.ngrams.found) == (len(ng), sum(ng))
     assert res.ngrams.label == nc.label(ng, p.ngram_dirty, None)
-    c, L, cnt = nc.longest(item, docs)
-    assert (res.longest.start, res.longest.end, res.longest.count) == (c, c + L, cnt)
+    if res.longest is not None:
+        c, L, cnt = nc.longest(item, docs)
+        assert (res.longest.start, res.longest.end, res.longest.count) == (c, c + L, cnt)
     # spans: the union of the found windows
     covered = set()
     for k, f in enumerate(win):
@@ -71,7 +71,9 @@ def test_text_items_match_brute_force(tmp_path_factory, data):
     idx, _ = spec.build(tmp_path_factory.mktemp("c"))
     w = data.draw(st.integers(1, 6))
     n = data.draw(st.integers(1, 3))
-    p = ContamParams(window=w, ngram=n, dirty=0.8, suspicious=0.2, docs=2, docs_min_len=1)
+    # with "longest", windows and n-grams come from the longest-match pass; without, from spans_present
+    crit = data.draw(st.sampled_from([("windows", "ngrams", "longest"), ("windows", "ngrams")]))
+    p = ContamParams(criteria=crit, window=w, ngram=n, dirty=0.8, suspicious=0.2, docs=2, docs_min_len=1)
     items = _items_from(data.draw, docs, 6)
     threads = data.draw(st.sampled_from([1, 2]))
     r = score_items(idx, items, p, threads=threads)
@@ -80,7 +82,9 @@ def test_text_items_match_brute_force(tmp_path_factory, data):
         assert res.unit == "chars" and res.length == len(item)
         assert res.tokens == len(item.encode("utf-8"))
         _check_item(res, item, docs, w, n, p)
-        assert res.longest.chars == res.end - res.start if hasattr(res, "end") else True
+        if res.longest is None:
+            continue
+        assert res.longest.chars == res.longest.end - res.longest.start
         assert res.longest.text == item[res.longest.start : res.longest.end]
         assert res.longest.tokens == len(res.longest.text.encode("utf-8"))
         # every document shown holds the span at match_start
@@ -100,7 +104,8 @@ def test_token_items_match_brute_force(tmp_path_factory, data):
     idx, _ = spec.build(tmp_path_factory.mktemp("c"))
     w = data.draw(st.integers(1, 5))
     n = data.draw(st.integers(1, 3))
-    p = ContamParams(window=w, ngram=n, docs=1, docs_min_len=1)
+    crit = data.draw(st.sampled_from([("windows", "ngrams", "longest"), ("windows", "ngrams")]))
+    p = ContamParams(criteria=crit, window=w, ngram=n, docs=1, docs_min_len=1)
     items = queries(data.draw, spec, 5, max_len=14)
     r = score_items(idx, [BenchItem(str(i), q) for i, q in enumerate(items)], p, threads=1)
     for res, item in zip(r.item_results, items):
@@ -110,6 +115,8 @@ def test_token_items_match_brute_force(tmp_path_factory, data):
         assert (res.windows.total, res.windows.found) == (len(win), sum(win))
         ng = nc.windows(item, docs, n)
         assert (res.ngrams.total, res.ngrams.found) == (len(ng), sum(ng))
+        if res.longest is None:
+            continue
         c, L, cnt = nc.longest(item, docs)
         assert (res.longest.tokens, res.longest.count) == (L, cnt)
         if L:
@@ -255,13 +262,18 @@ def test_loaders_parquet_and_datasets_folder(tmp_path):
     # a datasets.save_to_disk folder: arrow IPC stream files + state.json
     ds = tmp_path / "ds"
     ds.mkdir()
-    with pa.OSFile(str(ds / "data-00000-of-00001.arrow"), "wb") as sink:
-        with pa.ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table)
+    with pa.OSFile(str(ds / "data-00000-of-00001.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
     (ds / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}))
     (ds / "dataset_info.json").write_text("{}")
     b = load_benchmark(ds)
     assert b.name.endswith("/ds") and [i.text for i in b.items] == ["p1", "p2"]
+    # a DatasetDict folder: its splits in order
+    dd = tmp_path / "dd"
+    dd.mkdir()
+    ds.rename(dd / "test")
+    (dd / "dataset_dict.json").write_text(json.dumps({"splits": ["test"]}))
+    assert [i.text for i in load_benchmark(dd).items] == ["p1", "p2"]
 
 
 def test_loader_errors(tmp_path, caplog):
@@ -346,9 +358,8 @@ def test_shared_benchdata(tmp_path):
 def test_tokenizer_index_counts_index_tokens(tmp_path):
     """On an index built with a tokenizer, windows, n-grams and spans count the index's tokens."""
     pytest.importorskip("tokenizers")
-    from test_tokenizers import bpe_tokenizer
-
     from anygram.tokenizers import HFTokenizer
+    from test_tokenizers import bpe_tokenizer
 
     tok_path = bpe_tokenizer(tmp_path / "tokenizer.json")
     texts = ["the cat sat on the mat and the dog sat on the log", "a cat and a dog met the cat near the mat"]

@@ -49,8 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .builder.pipeline import build
     from .config import BuildConfig, QueryDefaults
     from .errors import (
-        AnygramError, BuildError, CorpusError, CorruptIndexError, IndexFormatError,
-        MissingExtraError, QueryError, TokenizerError, BenchmarkError,
+        AnygramError, BenchmarkError, BuildError, CorpusError, CorruptIndexError, IndexFormatError,
+        MissingExtraError, QueryError, TokenizerError,
     )
     from .format.open import verify
     from .index import Index, open

@@ -237,7 +237,7 @@ def _guess_fields(rec: Any, src: str) -> tuple[tuple[str, ...], str, str]:
 
 def _records(p: Path) -> Iterator[tuple[str, Any]]:
     if p.is_dir():
-        if (p / "dataset_info.json").exists() or (p / "state.json").exists() or list(p.glob("*.arrow")):
+        if any((p / f).exists() for f in ("dataset_info.json", "state.json", "dataset_dict.json")) or list(p.glob("*.arrow")):
             yield from _arrow_dir(p)
             return
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES))
@@ -256,7 +256,7 @@ def _open_text(p: Path) -> io.TextIOBase:
             return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8")
         if name.endswith(".bz2"):
             return io.TextIOWrapper(bz2.open(p, "rb"), encoding="utf-8")
-        return open(p, encoding="utf-8")  # noqa: SIM115 - closed by the caller
+        return open(p, encoding="utf-8")
     except OSError as exc:
         raise BenchmarkError(f"cannot read benchmark {str(p)!r}: {exc}") from None
 
@@ -287,7 +287,7 @@ def _file_records(p: Path) -> Iterator[tuple[str, Any]]:
             pq = require("pyarrow.parquet", "parquet", "reading parquet benchmarks")
             try:
                 table = pq.read_table(p)
-            except Exception as exc:  # pyarrow raises several types for bad files
+            except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
                 raise BenchmarkError(f"cannot read parquet benchmark {str(p)!r}: {exc}") from None
             for i, rec in enumerate(table.to_pylist()):
                 yield f"{p}:{i}", rec

@@ -31,13 +31,13 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import QueryError
-from .benchmarks import Benchmark, BenchItem, items_from_texts, load_benchmark
+from .benchmarks import BenchItem, Benchmark, items_from_texts, load_benchmark
 from .contamination_results import (
     BenchmarkContamination,
     ClassRates,
@@ -176,6 +176,24 @@ class _Scorer:
         res = self.index.longest_matches(ids)
         return np.array([m.length for m in res.matches], dtype=np.int64)
 
+    def _present(self, ids: np.ndarray, lens: np.ndarray | None, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Whether each span ``ids[starts[j]:ends[j]]`` occurs: from the longest-match array when
+        it was computed (span [i, j) occurs iff L(i) >= j - i), else with one kernel call."""
+        if starts.shape[0] == 0:
+            return np.zeros(0, bool)
+        if lens is not None:
+            return lens[starts] >= ends - starts
+        idx = self.index
+        if not hasattr(idx, "_dss"):  # another index kind: the public one-pass API
+            return self._lens(ids)[starts] >= ends - starts
+        from ..engine._contam import spans_present
+
+        out = np.zeros(starts.shape[0], dtype=np.bool_)
+        q = ids.view(np.uint8)
+        w = idx.token_width
+        idx._run(spans_present, idx._dss, idx._sas, idx._ks, q, starts * w, ends * w, out)
+        return out
+
     def _count(self, ids: np.ndarray) -> tuple[int, Any]:
         fr = self.index.find(ids)
         return fr.cnt, fr
@@ -195,7 +213,7 @@ class _Scorer:
         if isinstance(text, str):
             if self.bytes_level:
                 return self._score_chars(item_id, text)
-            ids = np.asarray(self.index.tokenize(text), dtype=self.index._dtype) if text else np.zeros(0, self.index._dtype)
+            ids = self.index._ids(text, f"item {item_id}") if text else np.zeros(0, self.index._dtype)
             return self._score_tokens(item_id, ids, text)
         if isinstance(text, (list, tuple, np.ndarray)):
             ids = self.index._ids(list(text) if not isinstance(text, np.ndarray) else text, f"item {item_id}")
@@ -209,7 +227,9 @@ class _Scorer:
         nb = ids.shape[0]
         if nb > self.index.defaults.max_query_tokens:
             raise QueryError(f"item {item_id} has {nb} bytes; the limit is {self.index.defaults.max_query_tokens}")
-        lens = self._lens(ids) if nb else np.zeros(0, np.int64)
+        # the longest-match pass is needed for the longest span; windows and n-grams alone are
+        # decided by spans_present (at most one existence search per span, usually fewer)
+        lens = (self._lens(ids) if nb else np.zeros(0, np.int64)) if "longest" in p.criteria else None
         # byte offset of every character, and the end
         starts = np.flatnonzero((ids & 0xC0) != 0x80).astype(np.int64)
         bo = np.append(starts, nb)
@@ -218,7 +238,8 @@ class _Scorer:
         spans: list[tuple[int, int]] = []
         w = p.window
         if "windows" in p.criteria:
-            found = _window_found(lens, bo, w)
+            nw = max(0, nchar - w + 1)
+            found = self._present(ids, lens, bo[:nw], bo[w : w + nw])
             windows = _fraction(found, p.dirty, p.suspicious)
             hit = np.flatnonzero(found)
             spans = _merge(hit, hit + w)
@@ -228,12 +249,12 @@ class _Scorer:
             if m:
                 ws = bo[np.array([a for a, _ in words[:m]], dtype=np.int64)]
                 we = bo[np.array([b for _, b in words[p.ngram - 1 :]], dtype=np.int64)]
-                found = lens[ws] >= we - ws
+                found = self._present(ids, lens, ws, we)
             else:
                 found = np.zeros(0, bool)
             ngrams = _fraction(found, p.ngram_dirty, None)
         docs: list[ContamDoc] = []
-        if "longest" in p.criteria:
+        if lens is not None:
             if nchar:
                 reach = starts + lens[starts]
                 ends = np.searchsorted(bo, reach, side="right") - 1
@@ -256,20 +277,22 @@ class _Scorer:
     def _score_tokens(self, item_id: str, ids: np.ndarray, text: str | None) -> ItemContamination:
         p = self.p
         n = int(ids.shape[0])
-        lens = self._lens(ids) if n else np.zeros(0, np.int64)
+        lens = (self._lens(ids) if n else np.zeros(0, np.int64)) if "longest" in p.criteria else None
         windows = ngrams = longest = None
         spans: list[tuple[int, int]] = []
         if "windows" in p.criteria:
             nw = max(0, n - p.window + 1)
-            found = lens[:nw] >= p.window
+            st = np.arange(nw, dtype=np.int64)
+            found = self._present(ids, lens, st, st + p.window)
             windows = _fraction(found, p.dirty, p.suspicious)
             hit = np.flatnonzero(found)
             spans = _merge(hit, hit + p.window)
         if "ngrams" in p.criteria:
             m = max(0, n - p.ngram + 1)
-            ngrams = _fraction(lens[:m] >= p.ngram, p.ngram_dirty, None)
+            st = np.arange(m, dtype=np.int64)
+            ngrams = _fraction(self._present(ids, lens, st, st + p.ngram), p.ngram_dirty, None)
         docs: list[ContamDoc] = []
-        if "longest" in p.criteria:
+        if lens is not None:
             i = int(np.argmax(lens)) if n else 0
             L = int(lens[i]) if n else 0
             if L > 0:
@@ -502,4 +525,4 @@ def contamination(
             ix.close()
 
 
-__all__ = ["ContamParams", "contamination", "score_items", "load_benchmark", "asdict"]
+__all__ = ["CRITERIA", "ContamParams", "contamination", "score_items"]
