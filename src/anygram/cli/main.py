@@ -562,10 +562,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-bytes", default=None, metavar="SIZE",
         help="index at most this much source text (default 40M, or $ANYGRAM_DEMO_MAX_BYTES)",
     )
+    from .dedup import add_parser as add_dedup
+
+    add_dedup(add, common)
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "dedup")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Corpus analyses built on the index: contamination, tracing, deduplication, novelty."""
