@@ -62,6 +62,8 @@ TOP_PER_CHUNK = 32
 SAVE_EVERY = 30.0
 #: characters of a top duplicated string shown in the report
 SHOW_CHARS = 300
+#: the duplicated span around a top string is followed at most this many tokens each way
+SPAN_LIMIT = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -516,7 +518,7 @@ class _Run:
                 break
             s = int(self.top_sh.ravel()[j])
             p = int(self.top_pos.ravel()[j])
-            a, b = K_.covered_span(self.flags[s], p // w, self.k, 1 << 16)
+            a, b = K_.covered_span(self.flags[s], p // w, self.k, SPAN_LIMIT)
             if (s, int(a)) in seen:
                 continue
             seen.add((s, int(a)))
