@@ -217,3 +217,31 @@ def test_errors(tmp_path):
     anygram.build(src, tmp_path / "idx", workers=1)
     with pytest.raises(DedupError, match="built from these files"):
         dedup(tmp_path / "o2", index=tmp_path / "idx", corpus=[other], plot=False)
+
+
+def test_cli_exact_output(tmp_path, capsys):
+    from anygram.cli.main import main
+
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": "abcdefgh"}, {"text": "xxabcdefgh", "k": 1}, {"text": "zz"}])
+    out = tmp_path / "out"
+    assert main(["dedup", str(src), "-o", str(out), "-k", "5", "--no-plot", "-q"]) == 0
+    assert capsys.readouterr().out == (
+        f"dedup (k=5, mode=first, min_length=1) -> {out}/corpus\n"
+        "documents   3 in, 3 out, 1 touched, 0 dropped, 0 not indexed (copied)\n"
+        "bytes       20 in, 12 out, 8 removed (40.00%)\n"
+        "spans       1 removed (8 tokens); 4 duplicated 5-grams, 8 occurrences\n"
+        "top duplicated strings (count, first document, span length, text):\n"
+        '         2  doc 0             8  "abcde"\n'
+        f"report      {out}/report.json\n"
+    )
+    assert (out / "corpus" / "c.jsonl").read_text() == '{"text": "abcdefgh"}\n{"text": "xx", "k": 1}\n{"text": "zz"}\n'
+    # from the index alone, --mode all, --json: exactly the report's dict
+    anygram.build(src, tmp_path / "idx", workers=1)
+    assert main(["dedup", str(tmp_path / "idx"), "-o", str(tmp_path / "o2"), "-k", "5", "--mode", "all", "--no-plot", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads((tmp_path / "o2" / "report.json").read_text())
+    assert (data["docs_out"], data["docs_dropped"], data["bytes_removed"]) == (2, 1, 16)
+    assert (tmp_path / "o2" / "corpus" / "c.jsonl").read_text() == '{"text": "xx", "k": 1}\n{"text": "zz"}\n'
+    # errors: one line, the DedupError exit code
+    assert main(["dedup", str(tmp_path / "idx"), "-o", str(tmp_path / "o2"), "-k", "0"]) == 9
+    assert capsys.readouterr().err.startswith("anygram: error: ")
