@@ -50,7 +50,7 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(dd, "CHUNK_TOKENS", 3)
 
 
-@settings(max_examples=25)
+@settings(max_examples=20)
 @given(spec=corpora(), k=st.integers(1, 6), mode=st.sampled_from(["first", "all"]), min_length=st.integers(0, 4), chunk=st.sampled_from([2, 7, 1 << 22]))
 def test_dedup_matches_brute_force(tmp_path_factory, spec, k, mode, min_length, chunk):
     tmp = tmp_path_factory.mktemp("dd")

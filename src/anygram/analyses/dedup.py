@@ -262,11 +262,16 @@ class _Run:
         self.state = state
         self.w = idx.token_width
         sh = idx.shards
-        self.dss = tuple(s.ds for s in sh)
-        self.sas = tuple(s.sa for s in sh)
         self.ks = np.array([s.ptr_size for s in sh], dtype=np.int64)
         self.ns = [s.tok_cnt for s in sh]
-        self.flags = tuple(self._flags_file(i, n) for i, n in enumerate(self.ns))
+        self._maps = [self._flags_file(i, n) for i, n in enumerate(self.ns)]
+        # numba typed lists: one compiled kernel whatever the number of shards (a tuple would
+        # compile a new specialisation per shard count)
+        self._ds = [s.ds for s in sh]  # the same arrays, for Python-side access
+        self._sa = [s.sa for s in sh]
+        self.dss = _shard_list([s.ds for s in sh])
+        self.sas = _shard_list([s.sa for s in sh])
+        self.flags = _shard_list([np.asarray(f) for f in self._maps])
         self.doc_base = np.cumsum([0] + [s.doc_cnt for s in sh]).astype(np.int64)
 
     def _flags_file(self, i: int, n: int) -> np.ndarray:
@@ -279,7 +284,8 @@ class _Run:
         return np.memmap(path, dtype=np.uint8, mode="r+", shape=(n,))
 
     def close(self) -> None:
-        self.flags = ()
+        self.flags = self.dss = self.sas = ()
+        self._maps = []
 
     # ------------------------------------------------------------------ 1. flags
     def _bounds(self) -> np.ndarray:
@@ -295,10 +301,10 @@ class _Run:
 
         for c in range(1, C):
             rank = nb * c // C
-            pq = read_ptr(self.sas[big], rank, int(self.ks[big]), self.dss[big].shape[0])
+            pq = read_ptr(self._sa[big], rank, int(self.ks[big]), self._ds[big].shape[0])
             for s in range(S):
                 lo = int(bounds[c - 1, s])
-                bounds[c, s] = K_.lower_bound(self.dss[s], self.sas[s], int(self.ks[s]), self.dss[big], pq, self.w, self.k, lo, self.ns[s])
+                bounds[c, s] = K_.lower_bound(self._ds[s], self._sa[s], int(self.ks[s]), self._ds[big], pq, self.w, self.k, lo, self.ns[s])
         return bounds
 
     def flag(self) -> None:
@@ -348,7 +354,7 @@ class _Run:
         self._checkpoint(done)
 
     def _checkpoint(self, done: set[int]) -> None:
-        for f in self.flags:
+        for f in self._maps:
             if isinstance(f, np.memmap):
                 f.flush()
         tmp = self.work / "top.tmp.npz"
@@ -518,14 +524,14 @@ class _Run:
                 break
             s = int(self.top_sh.ravel()[j])
             p = int(self.top_pos.ravel()[j])
-            a, b = K_.covered_span(self.flags[s], p // w, self.k, SPAN_LIMIT)
+            a, b = K_.covered_span(np.asarray(self._maps[s]), p // w, self.k, SPAN_LIMIT)
             if (s, int(a)) in seen:
                 continue
             seen.add((s, int(a)))
             sh = self.idx.shards[s]
             local = int(np.searchsorted(sh.od, p, side="right")) - 1
-            win = bytes(self.dss[s][p : p + self.k * w])
-            span = bytes(self.dss[s][int(a) * w : min(int(b), int(a) + SHOW_CHARS) * w])
+            win = bytes(self._ds[s][p : p + self.k * w])
+            span = bytes(self._ds[s][int(a) * w : min(int(b), int(a) + SHOW_CHARS) * w])
             if w == 1 and self.idx._o.tokenizer_spec.get("kind") == "bytes":
                 out.append(DuplicateString(int(cnt[j]), win.decode("utf-8", "replace"), int(self.doc_base[s]) + local, int(b - a), span.decode("utf-8", "replace")))
             else:
@@ -547,7 +553,7 @@ class _Cutter:
         self.dtype = np.dtype(f"<u{run.w}")
 
     def check(self, s: int, a: int, b: int, doc: Any, g: int) -> None:
-        raw = self.run.dss[s][a * self.run.w : b * self.run.w]
+        raw = self.run._ds[s][a * self.run.w : b * self.run.w]
         if self.ids:
             same = doc.ids is not None and np.array_equal(raw.view(self.dtype), np.asarray(doc.ids))
         else:
@@ -561,7 +567,7 @@ class _Cutter:
         iv = self.iv[s]
         lo = int(np.searchsorted(iv[:, 0], a, side="left")) if iv.shape[0] else 0
         hi = int(np.searchsorted(iv[:, 0], b, side="left")) if iv.shape[0] else 0
-        raw = self.run.dss[s][a * w : b * w]
+        raw = self.run._ds[s][a * w : b * w]
         cnt["docs_in"] += 1
         cnt["tokens_in"] += b - a
         cnt["bytes_in"] += raw.shape[0]
@@ -623,6 +629,20 @@ def _char_floor(data: bytes, i: int) -> int:
 
 
 # ====================================================================== helpers
+def _shard_list(arrays: list[np.ndarray]) -> Any:
+    """Per-shard arrays as a numba typed list (a tuple when the kernels run without numba)."""
+    from ..engine._jit import jit_enabled
+
+    if not jit_enabled():
+        return tuple(arrays)
+    from numba.typed import List
+
+    out = List()
+    for a in arrays:
+        out.append(a)
+    return out
+
+
 def _prepare_out(out: Path, work: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise DedupError(f"{out} exists and is not a directory")
