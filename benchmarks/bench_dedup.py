@@ -116,7 +116,7 @@ def main() -> None:
     )
     ratio = dd["wall_seconds"] / build["wall_seconds"]
     r = dd["result"]
-    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=SRC.parent).stdout.strip()
+    git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=SRC.parent, check=False).stdout.strip()
     record = {
         "corpus": args.corpus,
         "corpus_bytes": os.path.getsize(args.corpus),
@@ -139,8 +139,10 @@ def main() -> None:
     lines = [
         f"# anygram dedup vs index build — {Path(args.corpus).name}",
         "",
-        f"{record['date']}, git {git}, {record['machine']['cpus']} CPUs, {record['machine']['ram_bytes'] / gb:.1f} GiB RAM, "
-        f"{args.workers} workers, k = {args.k}, mode = {args.mode}. Command:",
+        (
+            f"{record['date']}, git {git}, {record['machine']['cpus']} CPUs, {record['machine']['ram_bytes'] / gb:.1f} GiB RAM, "
+            f"{args.workers} workers, k = {args.k}, mode = {args.mode}. Command:"
+        ),
         "",
         "```",
         f"python benchmarks/bench_dedup.py --corpus {args.corpus} --scratch {args.scratch} --out {args.out} --workers {args.workers} -k {args.k} --mode {args.mode}",
@@ -155,9 +157,11 @@ def main() -> None:
         "",
         "Dedup phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["seconds"].items()),
         "",
-        f"Result: {r['docs_in']} documents in, {r['docs_out']} out, {r['docs_touched']} touched, {r['docs_dropped']} dropped; "
-        f"{r['bytes_removed']:,} of {r['bytes_in']:,} bytes removed ({100 * r['bytes_removed'] / max(1, r['bytes_in']):.1f}%) "
-        f"in {r['spans_removed']:,} spans; {r['duplicated_kgrams']:,} distinct duplicated {args.k}-grams, {r['duplicated_windows']:,} occurrences.",
+        (
+            f"Result: {r['docs_in']} documents in, {r['docs_out']} out, {r['docs_touched']} touched, {r['docs_dropped']} dropped; "
+            f"{r['bytes_removed']:,} of {r['bytes_in']:,} bytes removed ({100 * r['bytes_removed'] / max(1, r['bytes_in']):.1f}%) "
+            f"in {r['spans_removed']:,} spans; {r['duplicated_kgrams']:,} distinct duplicated {args.k}-grams, {r['duplicated_windows']:,} occurrences."
+        ),
         "",
         "Peak RSS counts the memory-mapped index and flag files the process touched (file-backed page cache, reclaimable).",
         "",

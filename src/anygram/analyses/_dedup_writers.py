@@ -62,7 +62,7 @@ class FileWriter:
 
     def _open(self) -> None:
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        self._raw = open(self.tmp, "wb")
+        self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed by commit()
         name = self.final.name.lower()
         if self.kind in ("jsonl", "json-array") and name.endswith(".gz"):
             self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb", filename="", mtime=0)
@@ -112,7 +112,7 @@ class FileWriter:
                 table = table.cast(self._pq.schema)
         if self._pq is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
-            self._raw = open(self.tmp, "wb")
+            self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed by commit()
             self._pq = pq.ParquetWriter(self._raw, table.schema)
         self._pq.write_table(table)
         self._rows = []
@@ -130,7 +130,7 @@ class FileWriter:
                 pa = require("pyarrow", "parquet", f"Writing {self.final.name}")
                 pq = require("pyarrow.parquet", "parquet", f"Writing {self.final.name}")
                 self.final.parent.mkdir(parents=True, exist_ok=True)
-                self._raw = open(self.tmp, "wb")
+                self._raw = open(self.tmp, "wb")  # noqa: SIM115 - closed by commit()
                 self._pq = pq.ParquetWriter(self._raw, self._schema or pa.schema([]))
             self._pq.close()
         elif self._fh is None:
