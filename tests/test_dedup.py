@@ -165,6 +165,26 @@ def test_resume_after_interruption(tmp_path, monkeypatch):
     assert ref.docs_touched > 0
 
 
+def test_resume_after_interrupted_build(tmp_path, monkeypatch):
+    from anygram.builder import pipeline
+
+    src = write_jsonl(tmp_path / "c.jsonl", [{"text": "abcdefgh"}, {"text": "xxabcdefgh"}])
+    real = pipeline._tokenize_all
+
+    def boom(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "_tokenize_all", boom)
+    with pytest.raises(KeyboardInterrupt):
+        dedup(tmp_path / "out", corpus=[src], k=5, plot=False, workers=1)
+    assert (tmp_path / "out" / ".work" / "index.partial").is_dir()
+    monkeypatch.setattr(pipeline, "_tokenize_all", real)
+    r = dedup(tmp_path / "out", corpus=[src], k=5, plot=False, workers=1, keep_index=True)
+    assert _read_jsonl(tmp_path / "out" / "corpus" / "c.jsonl") == [{"text": "abcdefgh"}, {"text": "xx"}]
+    assert r.bytes_removed == 8 and (tmp_path / "out" / "index" / "manifest.json").is_file()
+    assert r.index == str(tmp_path / "out" / "index") and anygram.open(r.index).total_docs == 2
+
+
 def test_formats_round_trip(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")

@@ -82,7 +82,7 @@ class DuplicateString(_Result):
 class DedupResult(_Result):
     """What ``dedup`` did: counts, the top duplicated strings, the span-length histogram, files."""
 
-    index: str
+    index: str | None  # None: built in OUT/.work for this run and deleted
     output: str
     k: int
     mode: str
@@ -223,8 +223,12 @@ def dedup(
         seconds["report"] = time.perf_counter() - tr
         peak = rss.peak
     stats = run.stats_total()
+    if built_here:  # an index built in OUT/.work goes with it, unless kept as OUT/index
+        final_index = str(out / "index") if keep_index else None
+    else:
+        final_index = str(idx_path)
     result = DedupResult(
-        index=str(idx_path),
+        index=final_index,
         output=str(out / "corpus"),
         k=k,
         mode=mode,
@@ -646,8 +650,8 @@ def _shard_list(arrays: list[np.ndarray]) -> Any:
 def _prepare_out(out: Path, work: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise DedupError(f"{out} exists and is not a directory")
-    if (work / STATE_NAME).is_file():
-        return  # resume
+    if work.is_dir():
+        return  # resume (an interrupted index build, or the dedup itself)
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise DedupError(f"{out} exists and is not empty (use overwrite=True / --overwrite)")
