@@ -10,8 +10,9 @@ be shared):
   0. (not timed) a warm-up build + dedup of the corpus's first 50 records in two shards, so that
      numba's compiled kernels are cached: the timed dedup measures the work, not the JIT
   1. ``anygram index CORPUS -o SCRATCH/index --workers W``
-  2. ``anygram dedup CORPUS --index SCRATCH/index -o SCRATCH/out --workers W -k K``
-     (reads the corpus back and writes the deduplicated copy, the report and the plot)
+  2. ``anygram dedup SCRATCH/index -o SCRATCH/out --workers W -k K``: from the index alone (the
+     documents and their metadata are rebuilt from it; for this JSONL corpus the output is the
+     same as with the corpus given), writing the deduplicated copy, the report and the plot
 
 then writes OUT.json and OUT.md (figures, ratio, PASS/MISS, the dedup report's summary).
 
@@ -110,7 +111,7 @@ def main() -> None:
     shutil.rmtree(warm)
     build = run_measured([py, "-m", "anygram", "index", args.corpus, "-o", str(scratch / "index"), "--workers", str(args.workers), "--json"], scratch / "build.log")
     dd = run_measured(
-        [py, "-m", "anygram", "dedup", args.corpus, "--index", str(scratch / "index"), "-o", str(scratch / "out"),
+        [py, "-m", "anygram", "dedup", str(scratch / "index"), "-o", str(scratch / "out"),
          "--workers", str(args.workers), "-k", str(args.k), "--mode", args.mode, "--json"],
         scratch / "dedup.log",
     )

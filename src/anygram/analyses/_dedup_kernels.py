@@ -147,8 +147,6 @@ def merge_range(dss, sas, ks, los, his, w, K, flags, top_cnt, top_sh, top_pos, s
     gp = np.empty(cap, dtype=np.int64)
     gn = 0
     first = True
-    sink = 0
-    LOOK = 8
     while True:
         # the live head with the largest L; ties broken by comparing from that offset
         best = -1
@@ -195,19 +193,17 @@ def merge_range(dss, sas, ks, los, his, w, K, flags, top_cnt, top_sh, top_pos, s
         gs[gn] = best
         gp[gn] = p
         gn += 1
-        # advance the shard: its new head's L is one adjacent comparison
+        # advance the shard: its new head's L is one adjacent comparison (a software prefetch of
+        # the suffix a few ranks ahead was measured not to help)
         r[best] += 1
         if r[best] < his[best]:
             q = read_ptr(sas[best], r[best], ks[best], dss[best].shape[0])
-            ahead = r[best] + LOOK
-            if ahead < his[best]:
-                sink += dss[best][read_ptr(sas[best], ahead, ks[best], dss[best].shape[0])]
             l, _ = cmp_keys(dss[best], q, dss[best], p, w, K, 0)
             hp[best] = q
             L[best] = l
     if gn >= 2:
         _close_group(gs, gp, gn, w, flags, top_cnt, top_sh, top_pos, stats)
-    return sink
+    return gn
 
 
 @kernel(cache=True, nogil=True)

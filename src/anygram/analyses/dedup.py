@@ -59,7 +59,7 @@ CHUNK_TOKENS = 4 << 20
 #: most frequent k-grams remembered per chunk (candidates for the report's top strings)
 TOP_PER_CHUNK = 32
 #: the state (and the flags) are saved at most this often while merging, in seconds
-SAVE_EVERY = 30.0
+SAVE_EVERY = 120.0
 #: characters of a top duplicated string shown in the report
 SHOW_CHARS = 300
 #: the duplicated span around a top string is followed at most this many tokens each way
