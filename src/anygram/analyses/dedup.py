@@ -271,6 +271,12 @@ class _Run:
         self._maps = [self._flags_file(i, n) for i, n in enumerate(self.ns)]
         # numba typed lists: one compiled kernel whatever the number of shards (a tuple would
         # compile a new specialisation per shard count)
+        for s in sh:
+            # the index is opened for random access (no readahead); here the suffix arrays are
+            # read in long sequential runs (one per shard and chunk) and every token is touched:
+            # let the kernel read ahead, and read the token files in early
+            _advise(s.sa, "MADV_NORMAL")
+            _advise(s.ds, "MADV_WILLNEED")
         self._ds = [s.ds for s in sh]  # the same arrays, for Python-side access
         self._sa = [s.sa for s in sh]
         self.dss = _shard_list([s.ds for s in sh])
@@ -633,6 +639,20 @@ def _char_floor(data: bytes, i: int) -> int:
 
 
 # ====================================================================== helpers
+def _advise(arr: np.ndarray, advice: str) -> None:
+    """``madvise`` the memory map behind ``arr`` (no-op where unsupported)."""
+    import mmap
+
+    base = arr.base
+    mm = getattr(base, "obj", base)
+    flag = getattr(mmap, advice, None)
+    if isinstance(mm, mmap.mmap) and flag is not None:
+        try:
+            mm.madvise(flag)
+        except OSError:  # pragma: no cover - platform dependent
+            pass
+
+
 def _shard_list(arrays: list[np.ndarray]) -> Any:
     """Per-shard arrays as a numba typed list (a tuple when the kernels run without numba)."""
     from ..engine._jit import jit_enabled
