@@ -49,6 +49,12 @@ class TokenizerError(AnygramError):
     exit_code = 7
 
 
+class DedupError(AnygramError):
+    """Deduplication cannot run: bad parameters, an output that exists, an index that does not match the corpus."""
+
+    exit_code = 9
+
+
 class MissingExtraError(AnygramError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 

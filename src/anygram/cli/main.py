@@ -563,15 +563,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="index at most this much source text (default 40M, or $ANYGRAM_DEMO_MAX_BYTES)",
     )
 
-    from . import contam, novelty, trace
+    from . import contam, dedup, novelty, trace
 
     trace.add_parser(add, query)
     novelty.add_parser(add, query)
     contam.add_parser(add, common)
+    dedup.add_parser(add, common)
     return parser
 
 
-COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "trace", "novelty", "contam")
+COMMANDS = ("index", "info", "count", "find", "prob", "ntd", "infgram", "search", "doc", "score", "serve", "demo", "trace", "novelty", "contam", "dedup")
 
 
 def main(argv: list[str] | None = None) -> int:
