@@ -1,0 +1,243 @@
+"""Build one shard's FM-index from its token file (run in a build worker, like the suffix array).
+
+The index is over the *reversed* token sequence ``X = T[n-1] ... T[0]`` of the shard (documents
+and separators included) followed by a virtual terminator ``$`` smaller than every token:
+
+* symbols are *codes*: ``$`` is 0, token ``alpha[k]`` is ``k + 1`` where ``alpha`` is the sorted
+  list of distinct token ids of the shard (the separator, the largest id, included), so
+  ``sigma = len(alpha) + 1`` and code order is token-id order;
+* ``SA'`` is the suffix array of ``X$`` (``N = n + 1`` entries; ``SA'[0] = n`` is the ``$``
+  suffix), sorted by token ids; it is built by pydivsufsort over the reversed tokens written
+  big-endian, keeping token-aligned suffixes (the same memory as the suffix-array kind:
+  ``n * w`` bytes of text plus 4 bytes per byte of suffix array);
+* ``BWT[r] = X[SA'[r] - 1]`` (``$`` where ``SA'[r] = 0``) — the token that *follows*, in the
+  original text, the occurrence the suffix stands for;
+* ``C[c]`` = number of symbols of ``X$`` smaller than ``c`` (``sigma + 1`` int64);
+* SA samples: ``SA'[r]`` for every rank ``r`` multiple of ``sa_sample`` (bit-packed, ``ceil(log2
+  (n+1))`` bits each); ISA samples: the rank of every position ``j`` multiple of ``isa_sample``
+  (bit-packed likewise);
+* the rank structure over the BWT, written by the chosen ``anygram.fm.rank_<name>`` module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..builder.suffix_array import INT32_LIMIT, _keep_aligned
+from ..engine._jit import kernel
+from ..errors import BuildError
+from . import packed
+from .rank_plain import symbol_dtype
+
+#: rank structure used when none is asked for
+DEFAULT_RANK = "plain"
+DEFAULT_SA_SAMPLE = 32
+DEFAULT_ISA_SAMPLE = 64
+#: tokens per build step (bounds temporary memory beside the text and the suffix array)
+STEP = 1 << 22
+_DT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+def rank_module(name: str):
+    """The module ``anygram.fm.rank_<name>`` (raises BuildError if unknown)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise BuildError(f"unknown FM rank structure {name!r}")
+    try:
+        return importlib.import_module(f"anygram.fm.rank_{name}")
+    except ImportError:
+        raise BuildError(f"unknown FM rank structure {name!r} (no module anygram.fm.rank_{name})") from None
+
+
+def shard_file_names(n: int) -> dict[str, str]:
+    return {"fm_sa": f"fm_sa.{n}", "fm_isa": f"fm_isa.{n}", "fm_alpha": f"fm_alpha.{n}", "fm_c": f"fm_c.{n}"}
+
+
+def rank_prefix(n: int) -> str:
+    return f"fm_rank.{n}."
+
+
+def _alphabet(toks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct token ids and their counts (streamed)."""
+    n = toks.shape[0]
+    if width <= 2:
+        cnt = np.zeros(1 << (8 * width), dtype=np.int64)
+        for a in range(0, n, STEP):
+            cnt += np.bincount(np.asarray(toks[a : a + STEP]), minlength=cnt.shape[0])
+        vals = np.nonzero(cnt)[0]
+        return vals.astype(np.int64), cnt[vals]
+    vals = np.zeros(0, dtype=np.int64)
+    cnts = np.zeros(0, dtype=np.int64)
+    for a in range(0, n, STEP):
+        v, c = np.unique(np.asarray(toks[a : a + STEP]), return_counts=True)
+        allv = np.concatenate([vals, v.astype(np.int64)])
+        allc = np.concatenate([cnts, c.astype(np.int64)])
+        vals, inv = np.unique(allv, return_inverse=True)
+        cnts = np.bincount(inv, weights=allc).astype(np.int64)
+    return vals, cnts
+
+
+@kernel(cache=True, nogil=True)
+def _bwt_chunk(sa, first_rank, rb, w, lut, alpha, out):
+    """BWT symbols of ranks ``first_rank + 1 + k`` from suffix-array entries ``sa[k]`` (token positions of X)."""
+    for k in range(sa.shape[0]):
+        j = np.int64(sa[k])
+        if j == 0:
+            out[k] = 0
+            continue
+        base = (j - 1) * w
+        v = np.int64(0)
+        for b in range(w):
+            v = (v << 8) | np.int64(rb[base + b])
+        if w <= 2:
+            out[k] = lut[v]
+        else:
+            lo = 0
+            hi = alpha.shape[0]
+            while lo < hi:  # first alpha >= v (v is present)
+                mid = (lo + hi) >> 1
+                if alpha[mid] < v:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            out[k] = lo + 1
+
+
+def _atomic_write(path: Path, arr: np.ndarray) -> dict[str, Any]:
+    tmp = path.with_name(path.name + ".tmp")
+    buf = memoryview(np.ascontiguousarray(arr)).cast("B")
+    with open(tmp, "wb") as f:
+        f.write(buf)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return {"name": path.name, "bytes": buf.nbytes, "sha256": hashlib.sha256(buf).hexdigest()}
+
+
+def build_fm(
+    ds_path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    shard: int,
+    token_width: int,
+    sa_sample: int = DEFAULT_SA_SAMPLE,
+    isa_sample: int = DEFAULT_ISA_SAMPLE,
+    rank: str = DEFAULT_RANK,
+    rank_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build shard ``shard``'s FM files in ``out_dir`` from its token file; returns the manifest entry data."""
+    import pydivsufsort
+
+    t0 = time.perf_counter()
+    ds_path, out_dir = Path(ds_path), Path(out_dir)
+    w = token_width
+    ds_size = ds_path.stat().st_size
+    if ds_size % w or ds_size == 0:
+        raise BuildError(f"{ds_path}: size {ds_size} is not a positive multiple of the token width")
+    if ds_size > INT32_LIMIT:
+        raise BuildError(f"{ds_path}: {ds_size} bytes is above the 2 GiB shard limit of the FM builder")
+    rmod = rank_module(rank)
+    n = ds_size // w
+    N = n + 1
+    toks = np.memmap(ds_path, dtype=_DT[w], mode="r")
+    alpha, counts = _alphabet(toks, w)
+    sigma = int(alpha.shape[0]) + 1
+    C = np.zeros(sigma + 1, dtype=np.int64)
+    C[1] = 1
+    C[2:] = 1 + np.cumsum(counts)
+    lut = np.zeros(1 << (8 * w) if w <= 2 else 1, dtype=np.int64)
+    if w <= 2:
+        lut[alpha] = np.arange(1, sigma, dtype=np.int64)
+
+    # reversed tokens, big-endian bytes (byte order = token-id order)
+    rb = np.empty(ds_size, dtype=np.uint8)
+    be = np.dtype(f">u{w}")
+    for a in range(0, n, STEP):
+        b = min(n, a + STEP)
+        chunk = np.asarray(toks[a:b])[::-1].astype(be)
+        rb[ds_size - b * w : ds_size - a * w] = chunk.view(np.uint8)
+    del toks
+    sa = pydivsufsort.divsufsort(rb)
+    m = sa.shape[0]
+    if w > 1:
+        m = _keep_aligned(sa, w)
+        if m != n:
+            raise BuildError(f"{ds_path}: {m} token-aligned suffixes, expected {n}")
+        shift = w.bit_length() - 1
+        for a in range(0, n, STEP):
+            sa[a : a + STEP] >>= shift
+    sa = sa[:n]
+
+    names = shard_file_names(shard)
+    sdt = symbol_dtype(sigma)
+    bwt_tmp = out_dir / f"fm_bwt.{shard}.tmp"
+    sa_cnt = -(-N // sa_sample)
+    isa_cnt = n // isa_sample + 1
+    bits = packed.bits_for(n)
+    sa_words = np.zeros(packed.words_for(sa_cnt, bits), dtype="<u8")
+    isa_words = np.zeros(packed.words_for(isa_cnt, bits), dtype="<u8")
+    packed.pack_into(np.array([n], dtype=np.int64), bits, sa_words, 0)  # rank 0: the $ suffix
+    if n % isa_sample == 0:
+        packed.pack_into(np.array([0], dtype=np.int64), bits, isa_words, n // isa_sample)
+    with open(bwt_tmp, "wb") as f:
+        first = np.zeros(1, dtype=sdt)
+        # rank 0 is the $ suffix (j = n): preceded by X[n-1] = T[0]
+        t0v = 0
+        for b in range(w):
+            t0v = (t0v << 8) | int(rb[(n - 1) * w + b])
+        first[0] = int(np.searchsorted(alpha, t0v)) + 1
+        f.write(first.tobytes())
+        out = np.empty(STEP, dtype=np.int64)
+        for a in range(0, n, STEP):
+            chunk = np.asarray(sa[a : a + STEP]).astype(np.int64)
+            k = chunk.shape[0]
+            _bwt_chunk(chunk, a, rb, w, lut, alpha, out[:k])
+            f.write(out[:k].astype(sdt).tobytes())
+            # SA samples: ranks r = a + 1 + i with r % sa_sample == 0
+            r0 = a + 1
+            first_i = (-r0) % sa_sample
+            sel = chunk[first_i::sa_sample]
+            if sel.shape[0]:
+                packed.pack_into(sel, bits, sa_words, (r0 + first_i) // sa_sample)
+            # ISA samples: positions j % isa_sample == 0 get rank a + 1 + i
+            hit = np.nonzero(chunk % isa_sample == 0)[0]
+            packed.pack_at(hit + (a + 1), chunk[hit] // isa_sample, bits, isa_words)
+        f.flush()
+        os.fsync(f.fileno())
+    del sa, rb, out
+    files = {
+        "fm_sa": _atomic_write(out_dir / names["fm_sa"], sa_words),
+        "fm_isa": _atomic_write(out_dir / names["fm_isa"], isa_words),
+        "fm_alpha": _atomic_write(out_dir / names["fm_alpha"], alpha.astype(_DT[w])),
+        "fm_c": _atomic_write(out_dir / names["fm_c"], C.astype("<i8")),
+    }
+    del sa_words, isa_words
+    bwt = np.memmap(bwt_tmp, dtype=sdt, mode="r")
+    rmeta = rmod.build(bwt, sigma, out_dir, rank_prefix(shard), **(rank_params or {}))
+    del bwt
+    bwt_tmp.unlink()
+    for key, entry in rmeta["files"].items():
+        files[f"rank_{key}"] = dict(entry)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return {
+        "kind": "fm",
+        "files": files,
+        "fm": {
+            "n": n,
+            "sigma": sigma,
+            "sa_sample": sa_sample,
+            "isa_sample": isa_sample,
+            "sample_bits": bits,
+            "rank": rmeta,
+        },
+        "bytes": sum(f["bytes"] for f in files.values()),
+        "seconds": time.perf_counter() - t0,
+        "peak_rss": peak,
+    }
