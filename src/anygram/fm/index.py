@@ -279,7 +279,7 @@ class FMIndex(Index):
         od = sh.od.astype(np.int64)
         i = np.searchsorted(od, ls, side="left")
         nxt = np.where(i < od.shape[0], od[np.minimum(i, od.shape[0] - 1)], np.iinfo(np.int64).max)
-        keep = ~(nxt + w <= rs)
+        keep = ~(nxt <= rs - w)
         if self._ff_edges(sh):
             # tokens whose top byte is 0xff can form a run of w 0xff bytes with their neighbour:
             # check the window's bytes as the suffix-array kind does

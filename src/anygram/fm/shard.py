@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine._jit import jit_enabled
 from ..errors import CorruptIndexError
 from ..format.manifest import ShardEntry
 from ..format.shard import _EMPTY, FULL_SCAN_BYTES, Shard, _check_metaoff, _chunks, _sample, map_file
@@ -184,7 +185,7 @@ def _check_fm_offsets(sh: FMShard, path: Path, full: bool) -> None:
             if chunk[0] <= prev or np.any(np.diff(chunk) <= 0) or np.any(chunk % w):
                 raise CorruptIndexError(f"{path}: document offsets are not strictly increasing multiples of the token width")
             prev = int(chunk[-1])
-        idx = np.arange(n) if full else _sample(n)[:SEP_SAMPLE]
+        idx = np.arange(n) if full else _sample(n)[: SEP_SAMPLE if jit_enabled() else 2]
     else:
         idx = _sample(n)
         vals = od[idx]
@@ -193,7 +194,7 @@ def _check_fm_offsets(sh: FMShard, path: Path, full: bool) -> None:
         v = vals.astype(np.int64)
         if np.any(np.diff(v) <= 0) or np.any(v % w):
             raise CorruptIndexError(f"{path}: document offsets are not strictly increasing multiples of the token width")
-        idx = idx[:: max(1, idx.shape[0] // SEP_SAMPLE)]
+        idx = idx[:: max(1, idx.shape[0] // (SEP_SAMPLE if jit_enabled() else 2))]
     sep = (1 << (8 * w)) - 1
     for i in idx.tolist():
         p = int(od[i]) // w
