@@ -46,8 +46,8 @@ from ..engine._jit import kernel
 from ..errors import CorruptIndexError
 
 NAME = "fbb"
-DEFAULT_BLOCK = 1 << 16
-DEFAULT_SAMPLE = 512
+DEFAULT_BLOCK = 1 << 18
+DEFAULT_SAMPLE = 2048
 MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 20  # Huffman codes of a block of <= 2**20 symbols are <= 28 bits
 #: symbols whose running counts are kept in a dense array during the build (else: an alphabet pass)
 _DENSE_SIGMA = 1 << 24
@@ -67,6 +67,23 @@ _M2 = np.uint64(0x3333333333333333)
 _M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
 
 
+def _binomials() -> np.ndarray:
+    t = np.zeros((65, 65), np.uint64)
+    for a in range(65):
+        t[a, 0] = 1
+        for b in range(1, a + 1):
+            t[a, b] = int(t[a - 1, b - 1]) + (int(t[a - 1, b]) if b < a else 0)
+    return t
+
+
+#: C(a, b) for 0 <= a, b <= 64 (C(64, 32) < 2**61 fits)
+_BINOM = _binomials()
+#: bits of the offset of a 64-bit word with c ones: ceil(log2 C(64, c)); 0 for c = 0, 64 or > 64
+_OFFLEN = np.array(
+    [int(int(_BINOM[64, c]) - 1).bit_length() if c <= 64 else 0 for c in range(256)], np.int64
+)
+
+
 def symbol_dtype(sigma: int) -> np.dtype:
     if sigma <= 1 << 8:
         return np.dtype("<u1")
@@ -76,7 +93,7 @@ def symbol_dtype(sigma: int) -> np.dtype:
 
 
 # ----------------------------------------------------------------------------- query kernels
-# R = (hdr, bits, rdir, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
+# R = (hdr, cls, offs, samp, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
 # hdr = int64 [n, block, log2 block, log2 words per sample, nblocks, sigma]
 
 
@@ -92,35 +109,76 @@ def _popcount(x):
 
 
 @kernel(cache=True, nogil=True)
-def _rank1(bits, rdir, lgw, wbase, p):
-    """Ones in the block's bits ``[0, p)``; the block starts at word ``wbase`` (a sample boundary)."""
-    nb = len(bits)
-    nr = len(rdir)
-    if nr == 0 or p <= 0:
-        return np.int64(0)
-    w = wbase + (p >> 6)
-    ch = w >> lgw
-    if ch >= nr:
-        ch = nr - 1
-    r = np.int64(rdir[ch])
-    k = ch << lgw
-    if w > nb:
-        w = nb
-    while k < w:
-        r += _popcount(bits[k])
-        k += 1
-    rem = p & 63
-    if rem != 0 and w < nb:
-        r += _popcount(bits[w] & ((_U1 << np.uint64(rem)) - _U1))
-    return r
+def _read_bits(offs, ptr, L):
+    """``L`` (<= 61) bits of the offset stream from bit ``ptr`` (zeros past its end)."""
+    if L <= 0:
+        return _U0
+    wi = ptr >> 6
+    if wi < 0 or wi >= len(offs):
+        return _U0
+    sh = ptr & 63
+    v = offs[wi] >> np.uint64(sh)
+    if sh != 0 and L > 64 - sh and wi + 1 < len(offs):
+        v |= offs[wi + 1] << np.uint64(64 - sh)
+    return v & ((_U1 << np.uint64(L)) - _U1)
 
 
 @kernel(cache=True, nogil=True)
-def _getbit(bits, wbase, p):
+def _decode(off, k):
+    """The 64-bit word with ``k`` ones whose combinatorial-number-system rank is ``off``."""
+    x = _U0
+    p = 63
+    j = k
+    while j > 0 and p >= 0:
+        # the largest p with C(p, j) <= off (C(j - 1, j) = 0, so p stops at j - 1 at the latest)
+        while p >= 0 and _BINOM[p, j] > off:
+            p -= 1
+        if p < 0:
+            break
+        x |= _U1 << np.uint64(p)
+        off -= _BINOM[p, j]
+        j -= 1
+        p -= 1
+    return x
+
+
+@kernel(cache=True, nogil=True)
+def _rank1b(R, wbase, obase, p):
+    """``(ones in the block's bits [0, p), bit p)``; the block's words start at ``wbase`` (a sample
+    boundary) and its offsets at stream bit ``obase``."""
+    cls = R[1]
+    offs = R[2]
+    samp = R[3]
+    lgw = R[0][3]
+    nc = len(cls)
+    ns = len(samp) >> 1
+    if ns == 0 or p < 0:
+        return np.int64(0), 0
     w = wbase + (p >> 6)
-    if w < 0 or w >= len(bits):
-        return 0
-    return np.int64((bits[w] >> np.uint64(p & 63)) & _U1)
+    if w > nc:
+        w = nc
+    s = w >> lgw
+    if s >= ns:
+        s = ns - 1
+    ones = np.int64(samp[2 * s])
+    ptr = obase + np.int64(samp[2 * s + 1])
+    for q in range(s << lgw, w):
+        c = cls[q]
+        ones += np.int64(c)
+        ptr += _OFFLEN[c]
+    if w >= nc:
+        return ones, 0
+    rem = p & 63
+    c = np.int64(cls[w])
+    if c == 0:
+        return ones, 0
+    if c >= 64:
+        return ones + rem, 1
+    x = _decode(_read_bits(offs, ptr, _OFFLEN[c]), c)
+    bit = np.int64((x >> np.uint64(rem)) & _U1)
+    if rem == 0:
+        return ones, bit
+    return ones + _popcount(x & ((_U1 << np.uint64(rem)) - _U1)), bit
 
 
 @kernel(cache=True, nogil=True)
@@ -165,31 +223,35 @@ def _entries(sbase, smblk, u, b):
 @kernel(cache=True, nogil=True)
 def _count_before(R, c, b):
     """Occurrences of ``c`` before block ``b``."""
-    u = _find_symbol(R[6], c)
+    u = _find_symbol(R[7], c)
     if u < 0:
         return np.int64(0)
-    p, e = _entries(R[7], R[8], u, b)
+    p, e = _entries(R[8], R[9], u, b)
     if p < e:
-        return np.int64(R[9][p])
-    tot = R[11]
+        return np.int64(R[10][p])
+    tot = R[12]
     return np.int64(tot[u]) if u < len(tot) else np.int64(0)
+
+
+@kernel(cache=True, nogil=True)
+def _block_head(R, b):
+    """``(wbase, obase, n0, m)``: block ``b``'s first word, offset bit, first node and node count
+    (``m = -1``: no such block)."""
+    blk = R[4]
+    if b < 0 or 4 * b + 7 >= len(blk):
+        return np.int64(0), np.int64(0), np.int64(0), np.int64(-1)
+    n0 = np.int64(blk[4 * b + 3])
+    return np.int64(blk[4 * b]), np.int64(blk[4 * b + 1]), n0, np.int64(blk[4 * b + 7]) - n0
 
 
 @kernel(cache=True, nogil=True)
 def _block_rank(R, b, code, off):
     """Occurrences, in block ``b``'s first ``off`` symbols, of the symbol with ``code`` there."""
-    hdr = R[0]
-    bits = R[1]
-    rdir = R[2]
-    blk = R[3]
-    node = R[5]
-    lgw = hdr[3]
-    if 3 * b + 5 >= len(blk):
+    node = R[6]
+    wbase, obase, n0, m = _block_head(R, b)
+    if m < 0:
         return np.int64(0)
-    wbase = np.int64(blk[3 * b])
-    n0 = np.int64(blk[3 * b + 2])
-    m = np.int64(blk[3 * b + 5]) - n0
-    if m <= 0:
+    if m == 0:
         return off  # a one-symbol block
     L = 0
     while L < 40 and (code >> (L + 1)) != 0:
@@ -199,8 +261,8 @@ def _block_rank(R, b, code, off):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             return np.int64(0)
-        st = np.int64(node[g])
-        r1 = _rank1(bits, rdir, lgw, wbase, st + off) - np.int64(node[g + 1])
+        r1, _ = _rank1b(R, wbase, obase, np.int64(node[g]) + off)
+        r1 -= np.int64(node[g + 1])
         if r1 < 0:
             r1 = 0
         if r1 > off:
@@ -229,44 +291,34 @@ def rank(R, c, i):
         i = n
     b = (i - 1) >> lgB
     off = i - (b << lgB)
-    u = _find_symbol(R[6], c)
+    u = _find_symbol(R[7], c)
     if u < 0:
         return np.int64(0)
-    p, e = _entries(R[7], R[8], u, b)
+    p, e = _entries(R[8], R[9], u, b)
     if p >= e:
-        tot = R[11]
+        tot = R[12]
         return np.int64(tot[u]) if u < len(tot) else np.int64(0)
-    base = np.int64(R[9][p])
-    if np.int64(R[8][p]) != b:
+    base = np.int64(R[10][p])
+    if np.int64(R[9][p]) != b:
         return base
-    return base + _block_rank(R, b, np.int64(R[10][p]), off)
+    return base + _block_rank(R, b, np.int64(R[11][p]), off)
 
 
 @kernel(cache=True, nogil=True)
 def _descend(R, b, off):
     """``(j, r)``: the local symbol of block ``b`` at ``off`` and its occurrences before ``off``."""
-    hdr = R[0]
-    bits = R[1]
-    rdir = R[2]
-    blk = R[3]
-    node = R[5]
-    lgw = hdr[3]
-    if 3 * b + 5 >= len(blk):
-        return 0, np.int64(0)
-    wbase = np.int64(blk[3 * b])
-    n0 = np.int64(blk[3 * b + 2])
-    m = np.int64(blk[3 * b + 5]) - n0
-    j = 0
+    node = R[6]
+    wbase, obase, n0, m = _block_head(R, b)
+    j = np.int64(0)
     if m <= 0:
-        return 0, off
+        return j, off
     nd = 0
     for _ in range(64):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             break
-        p = np.int64(node[g]) + off
-        bit = _getbit(bits, wbase, p)
-        r1 = _rank1(bits, rdir, lgw, wbase, p) - np.int64(node[g + 1])
+        r1, bit = _rank1b(R, wbase, obase, np.int64(node[g]) + off)
+        r1 -= np.int64(node[g + 1])
         if r1 < 0:
             r1 = 0
         if r1 > off:
@@ -290,48 +342,41 @@ def _descend(R, b, off):
 def access(R, i):
     """``(c, rank(c, i))`` with ``c = bwt[i]`` (one LF step); ``(-1, 0)`` when ``i`` is outside ``[0, n)``."""
     hdr = R[0]
-    blk = R[3]
-    lsym = R[4]
+    blk = R[4]
+    lsym = R[5]
     n = hdr[0]
     lgB = hdr[2]
     if i < 0 or i >= n:
         return np.int64(-1), np.int64(0)
     b = i >> lgB
-    if 3 * b + 4 >= len(blk):
+    if 4 * b + 6 >= len(blk):
         return np.int64(-1), np.int64(0)
     j, r = _descend(R, b, i - (b << lgB))
-    e0 = np.int64(blk[3 * b + 1])
-    k = np.int64(blk[3 * b + 4]) - e0
+    e0 = np.int64(blk[4 * b + 2])
+    k = np.int64(blk[4 * b + 6]) - e0
     if j >= k:
         j = k - 1
     if j < 0 or e0 + j >= len(lsym):
         return np.int64(-1), np.int64(0)
     c = np.int64(lsym[e0 + j])
-    u = _find_symbol(R[6], c)
+    u = _find_symbol(R[7], c)
     if u < 0:
         return c, r
-    p, e = _entries(R[7], R[8], u, b)
+    p, e = _entries(R[8], R[9], u, b)
     if p < e:
-        r += np.int64(R[9][p])
+        r += np.int64(R[10][p])
     return c, r
 
 
 @kernel(cache=True, nogil=True)
 def _block_range(R, b, a, z, tj, tc):
     """Local symbols of block ``b`` in ``[a, z)`` with their counts into ``tj``/``tc`` (unordered)."""
-    hdr = R[0]
-    bits = R[1]
-    rdir = R[2]
-    blk = R[3]
-    node = R[5]
-    lgw = hdr[3]
+    node = R[6]
     cap = len(tj)
-    if z <= a or cap == 0 or 3 * b + 5 >= len(blk):
+    wbase, obase, n0, m = _block_head(R, b)
+    if z <= a or cap == 0 or m < 0:
         return 0
-    wbase = np.int64(blk[3 * b])
-    n0 = np.int64(blk[3 * b + 2])
-    m = np.int64(blk[3 * b + 5]) - n0
-    if m <= 0:
+    if m == 0:
         tj[0] = 0
         tc[0] = z - a
         return 1
@@ -355,8 +400,10 @@ def _block_range(R, b, a, z, tj, tc):
             continue
         st = np.int64(node[g])
         ones = np.int64(node[g + 1])
-        rx = _rank1(bits, rdir, lgw, wbase, st + x) - ones
-        ry = _rank1(bits, rdir, lgw, wbase, st + y) - ones
+        rx, _ = _rank1b(R, wbase, obase, st + x)
+        ry, _ = _rank1b(R, wbase, obase, st + y)
+        rx -= ones
+        ry -= ones
         for bit in range(2):
             if bit == 0:
                 lo = x - rx
@@ -383,10 +430,15 @@ def _block_range(R, b, a, z, tj, tc):
 
 @kernel(cache=True, nogil=True)
 def range_symbols(R, lo, hi, out_sym, out_cnt):
-    """The distinct symbols of ``bwt[lo:hi]`` ascending, with their counts; returns their number."""
+    """The distinct symbols of ``bwt[lo:hi]`` ascending, with their counts; returns their number.
+
+    Within one block: one descent of the block's tree (O(k log sigma) ranks for k symbols). Across
+    blocks: descents in the two end blocks, and for the whole blocks between them the symbols they
+    list with counts from the global per-(symbol, block) counts.
+    """
     hdr = R[0]
-    blk = R[3]
-    lsym = R[4]
+    blk = R[4]
+    lsym = R[5]
     n = hdr[0]
     B = hdr[1]
     lgB = hdr[2]
@@ -399,13 +451,12 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
         return 0
     bl = lo >> lgB
     bh = (hi - 1) >> lgB
-    if 3 * bh + 5 >= len(blk):
+    if 4 * bh + 7 >= len(blk):
         return 0
-    # partial (or whole) first block, and the last block when different
-    kl = np.int64(blk[3 * bl + 4]) - np.int64(blk[3 * bl + 1])
-    kh = np.int64(blk[3 * bh + 4]) - np.int64(blk[3 * bh + 1])
-    e_mid0 = np.int64(blk[3 * (bl + 1) + 1])
-    e_mid1 = np.int64(blk[3 * bh + 1])
+    kl = np.int64(blk[4 * bl + 6]) - np.int64(blk[4 * bl + 2])
+    kh = np.int64(blk[4 * bh + 6]) - np.int64(blk[4 * bh + 2])
+    e_mid0 = np.int64(blk[4 * (bl + 1) + 2])
+    e_mid1 = np.int64(blk[4 * bh + 2])
     nmid = e_mid1 - e_mid0 if bh > bl + 1 else 0
     if nmid < 0 or e_mid1 > len(lsym):
         nmid = 0
@@ -425,7 +476,7 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
         tj = np.empty(kb, np.int64)
         tc = np.empty(kb, np.int64)
         k = _block_range(R, b, a, z, tj, tc)
-        e0 = np.int64(blk[3 * b + 1])
+        e0 = np.int64(blk[4 * b + 2])
         for q in range(k):
             j = tj[q]
             if j >= kb:
@@ -444,8 +495,12 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
             sym[t] = c
             cnt[t] = _count_before(R, c, bh) - _count_before(R, c, bl + 1)
             t += 1
-    order = np.argsort(sym[:t], kind="mergesort")
     k = 0
+    if t == 1:
+        out_sym[0] = sym[0]
+        out_cnt[0] = cnt[0]
+        return 1
+    order = np.argsort(sym[:t], kind="mergesort")
     for q in range(t):
         c = sym[order[q]]
         v = cnt[order[q]]
@@ -582,19 +637,53 @@ def _build_block(ids, k, lgw):
             if nxt >= _LEAF:
                 break
             nd = nxt
-    rdir = np.zeros(nsamp, np.uint32)
-    run = 0
-    for s in range(nsamp):
-        rdir[s] = run
-        for w in range(s * wps, (s + 1) * wps):
-            run += _popcount(words[w])
     nodes = np.zeros(4 * m, np.uint32)
     for x in range(m):
         nodes[4 * x] = start[x]
         nodes[4 * x + 1] = before[x]
         nodes[4 * x + 2] = c0[x]
         nodes[4 * x + 3] = c1[x]
-    return freq, codes, words, rdir, nodes
+    return freq, codes, words, nodes
+
+
+@kernel(cache=True, nogil=True)
+def _rrr_encode(words, lgw):
+    """RRR-code a block's words: ``(cls, offs, samp)`` — ones per word, the words' offsets packed
+    into a bit stream, and per sample (``2**lgw`` words) the ones and offset bits before it."""
+    nw = len(words)
+    cls = np.zeros(nw, np.uint8)
+    total = 0
+    for w in range(nw):
+        c = _popcount(words[w])
+        cls[w] = c
+        total += _OFFLEN[c]
+    offs = np.zeros((total + 63) // 64, np.uint64)
+    wps = np.int64(1) << lgw
+    samp = np.zeros(2 * ((nw + wps - 1) // wps), np.uint32)
+    ptr = 0
+    ones = 0
+    for w in range(nw):
+        if (w & (wps - 1)) == 0:
+            samp[2 * (w >> lgw)] = ones
+            samp[2 * (w >> lgw) + 1] = ptr
+        c = np.int64(cls[w])
+        ones += c
+        L = _OFFLEN[c]
+        if L == 0:
+            continue
+        x = words[w]
+        off = _U0
+        j = 0
+        for p in range(64):
+            if (x >> np.uint64(p)) & _U1:
+                j += 1
+                off += _BINOM[p, j]
+        sh = ptr & 63
+        offs[ptr >> 6] |= off << np.uint64(sh)
+        if sh + L > 64:
+            offs[(ptr >> 6) + 1] |= off >> np.uint64(64 - sh)
+        ptr += L
+    return cls, offs, samp
 
 
 class _Writer:
@@ -624,8 +713,8 @@ class _Writer:
 def _check_params(block: int, sample: int) -> None:
     if not isinstance(block, int) or block & (block - 1) or not MIN_BLOCK <= block <= MAX_BLOCK:
         raise ValueError(f"block must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}], got {block!r}")
-    if not isinstance(sample, int) or sample & (sample - 1) or not 64 <= sample <= 8192:
-        raise ValueError(f"sample must be a power of two in [64, 8192] bits, got {sample!r}")
+    if not isinstance(sample, int) or sample & (sample - 1) or not 128 <= sample <= 8192:
+        raise ValueError(f"sample must be a power of two in [128, 8192] bits, got {sample!r}")
 
 
 def _alphabet(bwt: np.ndarray, step: int) -> np.ndarray:
@@ -662,9 +751,9 @@ def build(
     running = np.zeros(sigma if dense else len(alph_all), np.int64)
     small = sigma <= 1 << 16
     lut = np.zeros(sigma, np.int64) if small else None
-    w = {k: _Writer(out_dir / f"{prefix}fbb.{k}") for k in ("bits", "rdir", "blk", "lsym", "node")}
-    blk = np.zeros((nblocks + 1, 3), np.uint64)
-    nw = ne = nn = 0
+    w = {k: _Writer(out_dir / f"{prefix}fbb.{k}") for k in ("cls", "offs", "samp", "blk", "lsym", "node")}
+    blk = np.zeros((nblocks + 1, 4), np.uint64)
+    nw = no = ne = nn = 0
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{prefix}fbb-") as td:
         ent = (Path(td) / "ent").open("wb")  # block-major (dense symbol, block, count before, code)
         for b in range(nblocks):
@@ -680,10 +769,12 @@ def build(
                 uniq, ids = np.unique(x, return_inverse=True)
                 if int(uniq[-1]) >= sigma:
                     raise ValueError("BWT symbol >= sigma")
-            freq, codes, words, rdir, nodes = _build_block(ids.astype(np.int64), len(uniq), np.int64(lgw))
-            blk[b] = (nw, ne, nn)
-            w["bits"].write(words)
-            w["rdir"].write(rdir)
+            freq, codes, words, nodes = _build_block(ids.astype(np.int64), len(uniq), np.int64(lgw))
+            cls, offs, samp = _rrr_encode(words, np.int64(lgw))
+            blk[b] = (nw, 64 * no, ne, nn)
+            w["cls"].write(cls)
+            w["offs"].write(offs)
+            w["samp"].write(samp)
             w["lsym"].write(uniq.astype(sdt))
             w["node"].write(nodes)
             d = uniq.astype(np.int64) if dense else np.searchsorted(alph_all, uniq)
@@ -695,9 +786,10 @@ def build(
             ent.write(rec.tobytes())
             running[d] += freq
             nw += len(words)
+            no += len(offs)
             ne += len(uniq)
             nn += len(nodes) // 4
-        blk[nblocks] = (nw, ne, nn)
+        blk[nblocks] = (nw, 64 * no, ne, nn)
         w["blk"].write(blk)
         ent.close()
         files = {k: v.close() for k, v in w.items()}
@@ -732,6 +824,7 @@ def build(
         "entries": ne,
         "nodes": nn,
         "words": nw,
+        "offset_words": no,
         "symbols": len(present),
         "symbol_bytes": sdt.itemsize,
         "bytes": int(sum(f["bytes"] for f in files.values())),
@@ -774,7 +867,7 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     n = _meta_int(meta, "n", 0, 1 << 48)
     sigma = _meta_int(meta, "sigma", 1, 1 << 32)
     block = _meta_int(meta, "block", MIN_BLOCK, MAX_BLOCK)
-    sample = _meta_int(meta, "sample", 64, 8192)
+    sample = _meta_int(meta, "sample", 128, 8192)
     try:
         _check_params(block, sample)
     except ValueError as exc:
@@ -785,6 +878,7 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     ne = _meta_int(meta, "entries", 0, 1 << 48)
     nn = _meta_int(meta, "nodes", 0, 1 << 48)
     nw = _meta_int(meta, "words", 0, 1 << 48)
+    no = _meta_int(meta, "offset_words", 0, 1 << 48)
     u = _meta_int(meta, "symbols", 0, min(sigma, max(n, 0)))
     sdt = symbol_dtype(sigma).str
     if meta.get("symbol_bytes") != np.dtype(sdt).itemsize:
@@ -795,9 +889,10 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     wps = sample // 64
     if nw % wps or ne - nn != nblocks:
         raise CorruptIndexError("rank structure metadata: word, entry and node counts are inconsistent")
-    bits = _map(out_dir, files, "bits", "<u8", nw)
-    rdir = _map(out_dir, files, "rdir", "<u4", nw // wps)
-    blk = _map(out_dir, files, "blk", "<u8", 3 * (nblocks + 1))
+    cls = _map(out_dir, files, "cls", "<u1", nw)
+    offs = _map(out_dir, files, "offs", "<u8", no)
+    samp = _map(out_dir, files, "samp", "<u4", 2 * (nw // wps))
+    blk = _map(out_dir, files, "blk", "<u8", 4 * (nblocks + 1))
     lsym = _map(out_dir, files, "lsym", sdt, ne)
     node = _map(out_dir, files, "node", "<u4", 4 * nn)
     alph = _map(out_dir, files, "alph", sdt, u)
@@ -807,13 +902,14 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     smcode = _map(out_dir, files, "smcode", "<u4", ne)
     tot = _map(out_dir, files, "tot", "<u8", u)
     # cheap structural checks over the small directories (O(nblocks + symbols))
-    b3 = np.asarray(blk).reshape(-1, 3).astype(np.int64)
+    b4 = np.asarray(blk).reshape(-1, 4).astype(np.int64)
     if (
-        b3[0].any()
-        or (b3[-1] != (nw, ne, nn)).any()
-        or (np.diff(b3, axis=0) < 0).any()
-        or (b3[:, 0] % wps).any()
-        or (np.diff(b3[:, 1]) - np.diff(b3[:, 2]) != 1).any()
+        b4[0].any()
+        or (b4[-1] != (nw, 64 * no, ne, nn)).any()
+        or (np.diff(b4, axis=0) < 0).any()
+        or (b4[:, 0] % wps).any()
+        or (b4[:, 1] % 64).any()
+        or (np.diff(b4[:, 2]) - np.diff(b4[:, 3]) != 1).any()
     ):
         raise CorruptIndexError(f"{out_dir / files['blk']['name']}: block directory is inconsistent")
     sb = np.asarray(sbase).astype(np.int64)
@@ -824,4 +920,4 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     if int(np.asarray(tot).astype(np.int64).sum()) != n:
         raise CorruptIndexError(f"{out_dir / files['tot']['name']}: symbol totals do not add up to {n}")
     hdr = np.array([n, block, block.bit_length() - 1, wps.bit_length() - 1, nblocks, sigma], np.int64)
-    return (hdr, bits, rdir, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
+    return (hdr, cls, offs, samp, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
