@@ -124,36 +124,27 @@ def _read_bits(offs, ptr, L):
 
 
 @kernel(cache=True, nogil=True)
-def _decode(off, k):
-    """The 64-bit word with ``k`` ones whose combinatorial-number-system rank is ``off``."""
-    x = _U0
-    p = 63
+def _decode_rank(off, k, rem):
+    """For the 64-bit word with ``k`` ones whose combinatorial-number-system rank is ``off``
+    (``off = sum C(p_j, j)`` over its one positions ``p_1 < ... < p_k``): ``(ones below bit rem,
+    bit rem)``. Decodes from bit 63 down to bit ``rem`` only, without branches in the loop."""
     j = k
-    while j > 0 and p >= 0:
-        # the largest p with C(p, j) <= off (C(j - 1, j) = 0, so p stops at j - 1 at the latest)
-        while p >= 0 and _BINOM[p, j] > off:
-            p -= 1
-        if p < 0:
-            break
-        x |= _U1 << np.uint64(p)
-        off -= _BINOM[p, j]
-        j -= 1
-        p -= 1
-    return x
+    for p in range(63, rem, -1):
+        t = np.int64(_BINOM[p, j] <= off)
+        off -= _BINOM[p, j] * np.uint64(t)
+        j -= t
+    t = np.int64(_BINOM[rem, j] <= off) if j > 0 else np.int64(0)
+    return j - t, t
 
 
 @kernel(cache=True, nogil=True)
-def _rank1b(R, wbase, obase, p):
+def _rank1b(cls, offs, samp, lgw, wbase, obase, p):
     """``(ones in the block's bits [0, p), bit p)``; the block's words start at ``wbase`` (a sample
     boundary) and its offsets at stream bit ``obase``."""
-    cls = R[1]
-    offs = R[2]
-    samp = R[3]
-    lgw = R[0][3]
     nc = len(cls)
     ns = len(samp) >> 1
     if ns == 0 or p < 0:
-        return np.int64(0), 0
+        return np.int64(0), np.int64(0)
     w = wbase + (p >> 6)
     if w > nc:
         w = nc
@@ -167,18 +158,15 @@ def _rank1b(R, wbase, obase, p):
         ones += np.int64(c)
         ptr += _OFFLEN[c]
     if w >= nc:
-        return ones, 0
+        return ones, np.int64(0)
     rem = p & 63
     c = np.int64(cls[w])
     if c == 0:
-        return ones, 0
+        return ones, np.int64(0)
     if c >= 64:
-        return ones + rem, 1
-    x = _decode(_read_bits(offs, ptr, _OFFLEN[c]), c)
-    bit = np.int64((x >> np.uint64(rem)) & _U1)
-    if rem == 0:
-        return ones, bit
-    return ones + _popcount(x & ((_U1 << np.uint64(rem)) - _U1)), bit
+        return ones + rem, np.int64(1)
+    low, bit = _decode_rank(_read_bits(offs, ptr, _OFFLEN[c]), c, rem)
+    return ones + low, bit
 
 
 @kernel(cache=True, nogil=True)
@@ -248,6 +236,10 @@ def _block_head(R, b):
 def _block_rank(R, b, code, off):
     """Occurrences, in block ``b``'s first ``off`` symbols, of the symbol with ``code`` there."""
     node = R[6]
+    cls = R[1]
+    offs = R[2]
+    samp = R[3]
+    lgw = R[0][3]
     wbase, obase, n0, m = _block_head(R, b)
     if m < 0:
         return np.int64(0)
@@ -261,7 +253,7 @@ def _block_rank(R, b, code, off):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             return np.int64(0)
-        r1, _ = _rank1b(R, wbase, obase, np.int64(node[g]) + off)
+        r1, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
         if r1 < 0:
             r1 = 0
@@ -308,6 +300,10 @@ def rank(R, c, i):
 def _descend(R, b, off):
     """``(j, r)``: the local symbol of block ``b`` at ``off`` and its occurrences before ``off``."""
     node = R[6]
+    cls = R[1]
+    offs = R[2]
+    samp = R[3]
+    lgw = R[0][3]
     wbase, obase, n0, m = _block_head(R, b)
     j = np.int64(0)
     if m <= 0:
@@ -317,7 +313,7 @@ def _descend(R, b, off):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             break
-        r1, bit = _rank1b(R, wbase, obase, np.int64(node[g]) + off)
+        r1, bit = _rank1b(cls, offs, samp, lgw, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
         if r1 < 0:
             r1 = 0
@@ -372,6 +368,10 @@ def access(R, i):
 def _block_range(R, b, a, z, tj, tc):
     """Local symbols of block ``b`` in ``[a, z)`` with their counts into ``tj``/``tc`` (unordered)."""
     node = R[6]
+    cls = R[1]
+    offs = R[2]
+    samp = R[3]
+    lgw = R[0][3]
     cap = len(tj)
     wbase, obase, n0, m = _block_head(R, b)
     if z <= a or cap == 0 or m < 0:
@@ -400,8 +400,8 @@ def _block_range(R, b, a, z, tj, tc):
             continue
         st = np.int64(node[g])
         ones = np.int64(node[g + 1])
-        rx, _ = _rank1b(R, wbase, obase, st + x)
-        ry, _ = _rank1b(R, wbase, obase, st + y)
+        rx, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, st + x)
+        ry, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, st + y)
         rx -= ones
         ry -= ones
         for bit in range(2):
