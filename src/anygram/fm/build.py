@@ -39,7 +39,7 @@ from . import packed
 from .rank_plain import symbol_dtype
 
 #: rank structure used when none is asked for
-DEFAULT_RANK = "plain"
+DEFAULT_RANK = "fbb"
 DEFAULT_SA_SAMPLE = 32
 DEFAULT_ISA_SAMPLE = 64
 #: tokens per build step (bounds temporary memory beside the text and the suffix array)
