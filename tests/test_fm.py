@@ -62,7 +62,7 @@ def sa_positions(sa: Any, s: int, lo: int, hi: int) -> list[int]:
 samples = st.tuples(st.sampled_from([1, 2, 3, 4, 7, 32]), st.sampled_from([1, 2, 5, 8, 64]))
 
 
-@examples(40)
+@examples(12)
 @given(spec=corpora(), data=st.data(), rates=samples)
 def test_counts_distributions_and_locate_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rates: tuple[int, int]) -> None:
     qs = queries(data.draw, spec, 10) + [[]]
@@ -91,7 +91,7 @@ def test_counts_distributions_and_locate_equal_suffix_array(spec: CorpusSpec, da
         assert [r.to_dict() for r in fm.ntd_batch(qs)] == [r.to_dict() for r in sa.ntd_batch(qs)]
 
 
-@examples(30)
+@examples(10)
 @given(spec=corpora(), data=st.data(), rates=samples)
 def test_score_creativity_and_longest_matches_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rates: tuple[int, int]) -> None:
     docs = [d for d in spec.all_docs() if d]
@@ -104,7 +104,7 @@ def test_score_creativity_and_longest_matches_equal_suffix_array(spec: CorpusSpe
             assert fm.creativity(t).to_dict() == sa.creativity(t).to_dict(), t
 
 
-@examples(30)
+@examples(10)
 @given(spec=corpora(), data=st.data(), rates=samples)
 def test_documents_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rates: tuple[int, int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,7 +131,7 @@ def test_documents_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rat
                 assert docs <= {ix for ix, _ in naive.occurrences(q)} | set()
 
 
-@examples(25)
+@examples(10)
 @given(spec=corpora(), data=st.data(), rates=samples)
 def test_cnf_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rates: tuple[int, int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -143,7 +143,7 @@ class FMIndex(Index):
             lo, hi = int(ranges[s, 0]), int(ranges[s, 1])
             if hi <= lo:
                 continue
-            size = min(hi - lo, sh.sigma)
+            size = sh.sigma  # range_symbols may write up to sigma entries
             toks = np.empty(size, np.int64)
             cnts = np.empty(size, np.int64)
             nd = self._call(sh, sh.kern.ntd, sh.C, sh.R, sh.par, sh.alpha, lo, hi, self.eos_token_id, toks, cnts)

@@ -67,6 +67,8 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 return np.int64(0), np.int64(0)
             lo = C[c] + rank(R, c, lo)
             hi = C[c] + rank(R, c, hi)
+            if lo < 0 or hi > par[P_NN]:
+                raise FMCorrupt("FM rank structure gives a range outside the index")
             if lo >= hi:
                 return np.int64(0), np.int64(0)
         return lo, hi
@@ -78,6 +80,8 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
             return np.int64(0), np.int64(0)
         nlo = C[c] + rank(R, c, lo)
         nhi = C[c] + rank(R, c, hi)
+        if nlo < 0 or nhi > C[C.shape[0] - 1]:
+            raise FMCorrupt("FM rank structure gives a range outside the index")
         if nlo >= nhi:
             return np.int64(0), np.int64(0)
         return nlo, nhi
@@ -109,6 +113,8 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
             c, rr = access(R, r)
             if c == 0:
                 return steps
+            if c < 0 or c >= par[P_SIGMA]:
+                raise FMCorrupt("FM BWT symbol out of range")
             r = C[c] + rr
             steps += 1
             if steps > NN or r < 0 or r >= NN:
@@ -157,9 +163,11 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 raise FMCorrupt("FM inverse suffix-array sample out of range")
         for _ in range(j1 - j):
             c, rr = access(R, r)
-            if c == 0:
+            if c <= 0 or c > alpha.shape[0]:
                 raise FMCorrupt("FM LF walk reached the terminator early")
             r = C[c] + rr
+            if r < 0 or r >= NN:
+                raise FMCorrupt("FM LF step out of range")
         for k in range(b - a):
             c, rr = access(R, r)
             if c <= 0 or c > alpha.shape[0]:
@@ -185,10 +193,14 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                     out_cnt[k] = v
                     k += 1
             return k
-        sym = np.empty(out_tok.shape[0], dtype=np.int64)
+        if out_tok.shape[0] < sigma or out_cnt.shape[0] < sigma:
+            raise FMCorrupt("ntd output arrays must hold sigma entries")
+        sym = np.empty(sigma, dtype=np.int64)
         nd = range_symbols(R, lo, hi, sym, out_cnt)
         for k in range(nd):
             c = sym[k]
+            if c < 0 or c >= sigma:
+                raise FMCorrupt("FM BWT symbol out of range")
             if c == 0 or c == sep:
                 out_tok[k] = eos
             else:

@@ -10,8 +10,8 @@ Files (``prefix`` is chosen by the caller, e.g. ``fm0.``):
 
 ``rank(c, i)`` reads one row and scans at most ``block / 2`` symbols (from the nearer block
 boundary). ``block`` is a power of two, at least 4096 and at least ``4 * sigma``, so the count
-matrix costs at most about 1 byte per symbol (4 bytes per symbol... / block): for byte-level
-text ~0.25 byte per symbol, for a 50k-token vocabulary up to 1 byte per symbol with slow scans.
+matrix costs ``4 * sigma / block`` <= 1 byte per symbol: ~0.25 byte per symbol for byte-level
+text, up to 1 byte per symbol (and long scans) for a 50k-token vocabulary.
 It is simple and obviously correct; the compressed structures are in the other ``rank_*``
 modules with the same interface.
 """
@@ -192,6 +192,8 @@ def rank(R, c, i):
 def access(R, i):
     """``(c, rank(c, i))`` with ``c = bwt[i]``: one LF step is ``C[c] + r``."""
     c = np.int64(R[0][i])
+    if c >= R[3]:  # corrupted symbol: the caller's range check rejects it
+        return c, np.int64(0)
     return c, rank(R, c, i)
 
 
@@ -206,7 +208,9 @@ def _counts_at(R, i, out):
     for c in range(sigma):
         out[c] = occ[b, c]
     for k in range(b << lg, i):
-        out[np.int64(bwt[k])] += 1
+        v = np.int64(bwt[k])
+        if v < sigma:  # a corrupted symbol is skipped: wrong counts, never a write out of bounds
+            out[v] += 1
 
 
 @kernel(cache=True, nogil=True)
@@ -220,7 +224,9 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
     B = np.int64(1) << R[2]
     if hi - lo <= B:
         for k in range(lo, hi):
-            tmp[np.int64(bwt[k])] += 1
+            v = np.int64(bwt[k])
+            if v < sigma:
+                tmp[v] += 1
     else:
         a = np.zeros(sigma, dtype=np.int64)
         _counts_at(R, hi, tmp)

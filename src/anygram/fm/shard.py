@@ -19,7 +19,8 @@ import numpy as np
 from ..engine._jit import jit_enabled
 from ..errors import CorruptIndexError
 from ..format.manifest import ShardEntry
-from ..format.shard import _EMPTY, FULL_SCAN_BYTES, Shard, _check_metaoff, _chunks, _sample, map_file
+from ..format import shard as _sa_shard
+from ..format.shard import _EMPTY, Shard, _check_metaoff, _chunks, _sample, map_file
 from .build import rank_module, rank_prefix
 from .kernels import P_NN, FMCorrupt, kernels_for
 from .packed import bits_for, words_for
@@ -175,7 +176,7 @@ def _check_fm_offsets(sh: FMShard, path: Path, full: bool) -> None:
     od, w, n, size = sh.od, sh.token_width, sh.doc_cnt, sh.ds_size
     if int(od[0]) != 0:
         raise CorruptIndexError(f"{path}: first document offset is {int(od[0])}, not 0")
-    if full or od.nbytes <= FULL_SCAN_BYTES:
+    if full or od.nbytes <= _sa_shard.FULL_SCAN_BYTES:
         prev = -1
         for a, b in _chunks(n):
             raw = od[a:b]
