@@ -52,11 +52,25 @@ def kernels_for(rmod: Any) -> SimpleNamespace:
 
 
 def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per kernel
+    """Compile (or load from numba's cache) the FM kernels over the rank module ``rmod``.
+
+    Each closure is renamed after the rank module before compilation, so that numba's on-disk
+    cache (keyed by file and qualified name) keeps one entry per rank structure.
+    """
+    tag = getattr(rmod, "NAME", rmod.__name__.rsplit("_", 1)[-1])
+
+    def kernel_(**options: Any):
+        def deco(fn):
+            fn.__qualname__ = f"{fn.__qualname__}__{tag}"
+            fn.__name__ = f"{fn.__name__}__{tag}"
+            return kernel(cache=True, **options)(fn)
+        return deco
+
     rank = rmod.rank
     access = rmod.access
     range_symbols = rmod.range_symbols
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def search(C, R, par, codes, a, b):
         """Range ``[lo, hi)`` of ``codes[a:b]`` (code 0: a token absent from the shard)."""
         lo = np.int64(0)
@@ -73,7 +87,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 return np.int64(0), np.int64(0)
         return lo, hi
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def extend(C, R, lo, hi, c):
         """Range of the pattern of ``[lo, hi)`` followed by code ``c``."""
         if c <= 0 or lo >= hi:
@@ -86,18 +100,18 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
             return np.int64(0), np.int64(0)
         return nlo, nhi
 
-    @kernel(nogil=True, inline="always")
+    @kernel_(nogil=True, inline="always")
     def cnt(par, lo, hi):
         if lo == 0 and hi == par[P_NN]:
             return par[P_N]
         return hi - lo
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def count(C, R, par, codes):
         lo, hi = search(C, R, par, codes, 0, codes.shape[0])
         return lo, hi, cnt(par, lo, hi)
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def locate(C, R, par, saw, r):
         """``SA'[r]``: LF steps until a sampled rank (or the ``$``), plus the steps taken."""
         NN = par[P_NN]
@@ -120,7 +134,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
             if steps > NN or r < 0 or r >= NN:
                 raise FMCorrupt("FM LF walk does not reach a sample")
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def locate_many(C, R, par, saw, lo, hi, m, out):
         """Token start positions in ``T`` of the occurrences at ranks ``[lo, hi)`` of an ``m``-token pattern."""
         n = par[P_N]
@@ -131,7 +145,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 raise FMCorrupt("FM locate: position before the shard")
             out[r - lo] = p
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def locate_segs(C, R, par, saw, segs, lens, out):
         """Positions of the ranks of every row of ``segs`` (pattern of ``lens[row]`` tokens), in order."""
         n = par[P_N]
@@ -146,7 +160,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 k += 1
         return k
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def extract(C, R, par, isaw, alpha, a, b, out):
         """Tokens ``T[a:b]`` into ``out`` (LF walk from the nearest ISA sample at or after position ``n - a`` of X)."""
         n = par[P_N]
@@ -177,7 +191,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
             if r < 0 or r >= NN:
                 raise FMCorrupt("FM LF step out of range")
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def ntd(C, R, par, alpha, lo, hi, eos, out_tok, out_cnt):
         """Next-token counts over ``[lo, hi)`` (``$`` and the separator count as ``eos``); entries may repeat eos."""
         if hi <= lo:
@@ -207,7 +221,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 out_tok[k] = alpha[c - 1]
         return nd
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def longest_suffix(C, R, par, codes, ntok):
         """Largest L such that ``codes[ntok-L:ntok]`` occurs, and its range (galloping, then bisection)."""
         l_lo = np.int64(0)
@@ -231,7 +245,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
         lo, hi = search(C, R, par, codes, ntok - l_lo, ntok)
         return l_lo, lo, hi
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def score_pass(C, R, par, codes, ntok, out_len, out_pc, out_cc):
         """Per token i: longest suffix of ``codes[:i]`` occurring in this shard, its count and with token i."""
         NN = par[P_NN]
@@ -256,7 +270,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                     lo = np.int64(0)
                     hi = NN
 
-    @kernel(nogil=True)
+    @kernel_(nogil=True)
     def longest_prefixes(C, R, par, codes, ntok, out_len, out_cnt):
         """For every start l: the longest prefix of ``codes[l:]`` occurring in this shard and its count."""
         r = np.int64(0)
