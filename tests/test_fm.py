@@ -225,7 +225,7 @@ def test_manifest_kind_and_version(tmp_path: Path) -> None:
     src = _corpus(tmp_path)
     anygram.build(src, tmp_path / "fm", kind="fm", workers=1, shard_tokens=700)
     m = json.loads((tmp_path / "fm" / "manifest.json").read_text())
-    assert m["kind"] == "fm" and m["format_version"] == 2 and m["fm"]["sa_sample"] == 32
+    assert m["kind"] == "fm" and m["format_version"] == 2 and m["fm"]["sa_sample"] == 64
     assert not any(n.startswith(("tokenized", "table")) for n in os.listdir(tmp_path / "fm"))
     info = anygram.open(tmp_path / "fm").info()
     assert info.kind == "fm" and len(info.shards) > 1 and info.fm["rank_bytes"] > 0

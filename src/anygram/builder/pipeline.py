@@ -155,7 +155,7 @@ def build(
     record instead of skipping and counting it. Rerunning an interrupted build resumes it.
 
     ``kind="fm"`` builds a compact FM-index instead of suffix arrays (see ``docs/fm.md``):
-    ``sa_sample`` / ``isa_sample`` (default 32 / 64) are its sampling rates, ``rank`` the rank
+    ``sa_sample`` / ``isa_sample`` (default 64 / 128) are its sampling rates, ``rank`` the rank
     structure (module ``anygram.fm.rank_<name>``) and ``rank_params`` its parameters.
 
     Returns a :class:`~anygram.results.BuildSummary`. Raises :class:`~anygram.errors.BuildError`

@@ -501,8 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.add_argument("--kind", choices=("sa", "fm"), default="sa", help="sa: suffix arrays (default); fm: compact FM-index (docs/fm.md)")
-    p.add_argument("--sa-sample", type=int, default=None, metavar="N", help="--kind fm: keep every N-th suffix-array entry (default 32; locate cost ~N steps)")
-    p.add_argument("--isa-sample", type=int, default=None, metavar="M", help="--kind fm: inverse suffix-array sample rate (default 64; document reads start within M steps)")
+    p.add_argument("--sa-sample", type=int, default=None, metavar="N", help="--kind fm: keep every N-th suffix-array entry (default 64; locate cost ~N steps)")
+    p.add_argument("--isa-sample", type=int, default=None, metavar="M", help="--kind fm: inverse suffix-array sample rate (default 128; document reads start within M steps)")
     p.add_argument("--rank", default=None, metavar="NAME", help="--kind fm: rank structure over the BWT (module anygram.fm.rank_NAME)")
 
     p = add("info", cmd_info, [common])

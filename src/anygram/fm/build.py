@@ -40,8 +40,8 @@ from .rank_plain import symbol_dtype
 
 #: rank structure used when none is asked for
 DEFAULT_RANK = "fbb"
-DEFAULT_SA_SAMPLE = 32
-DEFAULT_ISA_SAMPLE = 64
+DEFAULT_SA_SAMPLE = 64
+DEFAULT_ISA_SAMPLE = 128
 #: tokens per build step (bounds temporary memory beside the text and the suffix array)
 STEP = 1 << 22
 _DT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
