@@ -259,12 +259,13 @@ def fm_package(args: argparse.Namespace, out: Path, corpus: Any) -> dict[str, An
                 i = rng.randrange(len(d) - L + 1)
                 ql.append(d[i : i + L])
         qs[str(L)] = ql
+    recorded = json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {}
     qpath = out / "fmpkg_queries.json"
-    if args.skip_build and qpath.exists():
+    if "fmpkg" in recorded and not args.fresh_fm_package and qpath.exists():
         qs = json.loads(qpath.read_text())
     qpath.write_text(json.dumps(qs))
     recorded = json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {}
-    if args.skip_build and "fmpkg" in recorded:
+    if "fmpkg" in recorded and not args.fresh_fm_package:
         r = recorded["fmpkg"]  # reuse the measured run (its output is in its log)
     else:
         log("fm-index package: building in memory")
@@ -391,6 +392,7 @@ def main() -> None:
     ap.add_argument("--ig-index", type=Path, default=None, help="infini-gram index of the same corpus (speed reference)")
     ap.add_argument("--fm-package", action="store_true", help="also run the fm-index PyPI package (in memory: small corpora only)")
     ap.add_argument("--curve", default="", help="SA sampling rates for the size/latency curve, e.g. 8,16,32,64,128")
+    ap.add_argument("--fresh-fm-package", action="store_true", help="rerun the fm-index package even if OUT/builds.json records a run")
     ap.add_argument("--skip-build", action="store_true", help="reuse OUT/fm (and OUT/sa) and their recorded build figures")
     ap.add_argument("--rank", default=None, help="rank structure (default: the builder's)")
     ap.add_argument("--workers", type=int, default=2)

@@ -566,7 +566,7 @@ def _fm_params(kind: str, sa_sample: int | None, isa_sample: int | None, rank: s
         if any(v is not None for v in (sa_sample, isa_sample, rank, rank_params)):
             raise BuildError("sa_sample, isa_sample, rank and rank_params apply to kind='fm' only")
         return None
-    from ..fm.build import DEFAULT_ISA_SAMPLE, DEFAULT_RANK, DEFAULT_SA_SAMPLE, rank_module
+    from ..fm.build import DEFAULT_ISA_SAMPLE, DEFAULT_RANK, DEFAULT_SA_SAMPLE, check_rank_name
 
     out: dict[str, Any] = {}
     for name, v, d in (("sa_sample", sa_sample, DEFAULT_SA_SAMPLE), ("isa_sample", isa_sample, DEFAULT_ISA_SAMPLE)):
@@ -575,7 +575,7 @@ def _fm_params(kind: str, sa_sample: int | None, isa_sample: int | None, rank: s
             raise BuildError(f"{name} must be an integer in [1, 1048576], not {v!r}")
         out[name] = v
     out["rank"] = rank or DEFAULT_RANK
-    rank_module(out["rank"])
+    check_rank_name(out["rank"])  # without importing it (numba would weigh on the build's memory)
     if rank_params is not None and not isinstance(rank_params, dict):
         raise BuildError("rank_params must be a dict")
     out["rank_params"] = dict(rank_params or {})

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 
 from ..builder.suffix_array import INT32_LIMIT, _keep_aligned
-from ..engine._jit import kernel
 from ..errors import BuildError
-from . import packed
-from .rank_plain import symbol_dtype
+
+# numba is imported only after the suffix array is freed (``packed``, the rank module): its
+# ~150 MB would otherwise add to the build's peak memory, in the workers and the main process.
 
 #: rank structure used when none is asked for
 DEFAULT_RANK = "fbb"
@@ -45,6 +45,19 @@ DEFAULT_ISA_SAMPLE = 128
 #: tokens per build step (bounds temporary memory beside the text and the suffix array)
 STEP = 1 << 22
 _DT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+def symbol_dtype(sigma: int) -> np.dtype:
+    """Narrowest little-endian unsigned dtype holding the codes ``0 .. sigma - 1``."""
+    return np.dtype("<u1") if sigma <= 1 << 8 else np.dtype("<u2") if sigma <= 1 << 16 else np.dtype("<u4")
+
+
+def check_rank_name(name: str) -> None:
+    """Raise BuildError unless ``anygram.fm.rank_<name>`` exists (without importing it)."""
+    import importlib.util
+
+    if not isinstance(name, str) or not name.isidentifier() or importlib.util.find_spec(f"anygram.fm.rank_{name}") is None:
+        raise BuildError(f"unknown FM rank structure {name!r} (no module anygram.fm.rank_{name})")
 
 
 def rank_module(name: str):
@@ -85,30 +98,15 @@ def _alphabet(toks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
     return vals, cnts
 
 
-@kernel(cache=True, nogil=True)
-def _bwt_chunk(sa, first_rank, rb, w, lut, alpha, out):
-    """BWT symbols of ranks ``first_rank + 1 + k`` from suffix-array entries ``sa[k]`` (token positions of X)."""
-    for k in range(sa.shape[0]):
-        j = np.int64(sa[k])
-        if j == 0:
-            out[k] = 0
-            continue
-        base = (j - 1) * w
-        v = np.int64(0)
-        for b in range(w):
-            v = (v << 8) | np.int64(rb[base + b])
-        if w <= 2:
-            out[k] = lut[v]
-        else:
-            lo = 0
-            hi = alpha.shape[0]
-            while lo < hi:  # first alpha >= v (v is present)
-                mid = (lo + hi) >> 1
-                if alpha[mid] < v:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            out[k] = lo + 1
+def _bwt_chunk(sa: np.ndarray, rb: np.ndarray, w: int, lut: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """BWT codes for suffix-array entries ``sa`` (token positions j of X): code of X[j-1], 0 for j = 0."""
+    j = sa.astype(np.int64)
+    pos = np.maximum(j - 1, 0) * w
+    v = np.zeros(j.shape[0], dtype=np.int64)
+    for b in range(w):
+        v = (v << 8) | rb[pos + b]
+    code = lut[v] if w <= 2 else np.searchsorted(alpha, v) + 1
+    return np.where(j == 0, 0, code)
 
 
 def _atomic_write(path: Path, arr: np.ndarray) -> dict[str, Any]:
@@ -143,7 +141,7 @@ def build_fm(
         raise BuildError(f"{ds_path}: size {ds_size} is not a positive multiple of the token width")
     if ds_size > INT32_LIMIT:
         raise BuildError(f"{ds_path}: {ds_size} bytes is above the 2 GiB shard limit of the FM builder")
-    rmod = rank_module(rank)
+    check_rank_name(rank)
     n = ds_size // w
     N = n + 1
     toks = np.memmap(ds_path, dtype=_DT[w], mode="r")
@@ -180,12 +178,11 @@ def build_fm(
     bwt_tmp = out_dir / f"fm_bwt.{shard}.tmp"
     sa_cnt = -(-N // sa_sample)
     isa_cnt = n // isa_sample + 1
-    bits = packed.bits_for(n)
-    sa_words = np.zeros(packed.words_for(sa_cnt, bits), dtype="<u8")
-    isa_words = np.zeros(packed.words_for(isa_cnt, bits), dtype="<u8")
-    packed.pack_into(np.array([n], dtype=np.int64), bits, sa_words, 0)  # rank 0: the $ suffix
+    sa_samp = np.zeros(sa_cnt, dtype=np.uint32)  # positions < 2**31 (the shard limit)
+    isa_samp = np.zeros(isa_cnt, dtype=np.uint32)
+    sa_samp[0] = n  # rank 0: the $ suffix
     if n % isa_sample == 0:
-        packed.pack_into(np.array([0], dtype=np.int64), bits, isa_words, n // isa_sample)
+        isa_samp[n // isa_sample] = 0
     with open(bwt_tmp, "wb") as f:
         first = np.zeros(1, dtype=sdt)
         # rank 0 is the $ suffix (j = n): preceded by X[n-1] = T[0]
@@ -194,24 +191,32 @@ def build_fm(
             t0v = (t0v << 8) | int(rb[(n - 1) * w + b])
         first[0] = int(np.searchsorted(alpha, t0v)) + 1
         f.write(first.tobytes())
-        out = np.empty(STEP, dtype=np.int64)
         for a in range(0, n, STEP):
             chunk = np.asarray(sa[a : a + STEP]).astype(np.int64)
-            k = chunk.shape[0]
-            _bwt_chunk(chunk, a, rb, w, lut, alpha, out[:k])
-            f.write(out[:k].astype(sdt).tobytes())
+            f.write(_bwt_chunk(chunk, rb, w, lut, alpha).astype(sdt).tobytes())
             # SA samples: ranks r = a + 1 + i with r % sa_sample == 0
             r0 = a + 1
             first_i = (-r0) % sa_sample
             sel = chunk[first_i::sa_sample]
             if sel.shape[0]:
-                packed.pack_into(sel, bits, sa_words, (r0 + first_i) // sa_sample)
+                k0 = (r0 + first_i) // sa_sample
+                sa_samp[k0 : k0 + sel.shape[0]] = sel
             # ISA samples: positions j % isa_sample == 0 get rank a + 1 + i
             hit = np.nonzero(chunk % isa_sample == 0)[0]
-            packed.pack_at(hit + (a + 1), chunk[hit] // isa_sample, bits, isa_words)
+            isa_samp[chunk[hit] // isa_sample] = hit + (a + 1)
+            del chunk
         f.flush()
         os.fsync(f.fileno())
-    del sa, rb, out
+    del sa, rb
+    from . import packed
+
+    rmod = rank_module(rank)
+    bits = packed.bits_for(n)
+    sa_words = np.zeros(packed.words_for(sa_cnt, bits), dtype="<u8")
+    isa_words = np.zeros(packed.words_for(isa_cnt, bits), dtype="<u8")
+    packed.pack_into(sa_samp.astype(np.int64), bits, sa_words, 0)
+    packed.pack_into(isa_samp.astype(np.int64), bits, isa_words, 0)
+    del sa_samp, isa_samp
     files = {
         "fm_sa": _atomic_write(out_dir / names["fm_sa"], sa_words),
         "fm_isa": _atomic_write(out_dir / names["fm_isa"], isa_words),
