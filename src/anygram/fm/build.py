@@ -44,6 +44,8 @@ DEFAULT_SA_SAMPLE = 64
 DEFAULT_ISA_SAMPLE = 128
 #: tokens per build step (bounds temporary memory beside the text and the suffix array)
 STEP = 1 << 22
+#: suffix-array entries per BWT step (~8 int64 temporaries of this size beside the suffix array)
+BWT_STEP = 1 << 19
 _DT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 
@@ -191,8 +193,8 @@ def build_fm(
             t0v = (t0v << 8) | int(rb[(n - 1) * w + b])
         first[0] = int(np.searchsorted(alpha, t0v)) + 1
         f.write(first.tobytes())
-        for a in range(0, n, STEP):
-            chunk = np.asarray(sa[a : a + STEP]).astype(np.int64)
+        for a in range(0, n, BWT_STEP):
+            chunk = np.asarray(sa[a : a + BWT_STEP]).astype(np.int64)
             f.write(_bwt_chunk(chunk, rb, w, lut, alpha).astype(sdt).tobytes())
             # SA samples: ranks r = a + 1 + i with r % sa_sample == 0
             r0 = a + 1
