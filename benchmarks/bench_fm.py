@@ -393,6 +393,7 @@ def main() -> None:
     ap.add_argument("--fm-package", action="store_true", help="also run the fm-index PyPI package (in memory: small corpora only)")
     ap.add_argument("--curve", default="", help="SA sampling rates for the size/latency curve, e.g. 8,16,32,64,128")
     ap.add_argument("--fresh-fm-package", action="store_true", help="rerun the fm-index package even if OUT/builds.json records a run")
+    ap.add_argument("--reuse-sa", action="store_true", help="rebuild the FM index only; the SA build measured earlier in OUT is reused")
     ap.add_argument("--skip-build", action="store_true", help="reuse OUT/fm (and OUT/sa) and their recorded build figures")
     ap.add_argument("--rank", default=None, help="rank structure (default: the builder's)")
     ap.add_argument("--workers", type=int, default=2)
@@ -420,7 +421,9 @@ def main() -> None:
         res["builds"] = {k: v for k, v in recorded.items() if k in ("fm", "sa")}
     else:
         res["builds"]["fm"] = build(args.corpus, out, "fm", {**kw, "kind": "fm", "rank": args.rank})
-        if not args.no_sa and args.sa_index is None:
+        if args.reuse_sa:
+            res["builds"]["sa"] = json.loads((out / "builds.json").read_text())["sa"]
+        elif not args.no_sa and args.sa_index is None:
             res["builds"]["sa"] = build(args.corpus, out, "sa", kw)
     sa_dir = None if args.no_sa else (args.sa_index or out / "sa")
     if args.sa_index is not None:

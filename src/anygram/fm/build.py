@@ -45,7 +45,31 @@ DEFAULT_ISA_SAMPLE = 128
 #: tokens per build step (bounds temporary memory beside the text and the suffix array)
 STEP = 1 << 22
 #: suffix-array entries per BWT step (~8 int64 temporaries of this size beside the suffix array)
-BWT_STEP = 1 << 19
+BWT_STEP = 1 << 17
+
+
+def _release(arr: np.ndarray, upto: int) -> None:
+    """Give the pages of ``arr[:upto]`` (already consumed) back to the OS (Linux; else a no-op).
+
+    The suffix array is read once, front to back, while the BWT is written: releasing what was
+    read keeps the samples and temporaries from adding to the peak (text + suffix array).
+    """
+    if sys.platform != "linux" or not arr.flags.c_contiguous:
+        return
+    try:
+        import ctypes
+        import mmap
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        page = mmap.PAGESIZE
+        start = arr.ctypes.data
+        first = -(-start // page) * page
+        end = start + min(upto, arr.shape[0]) * arr.itemsize
+        last = end // page * page
+        if last > first:
+            libc.madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), 4)  # MADV_DONTNEED
+    except (OSError, AttributeError, ValueError):  # pragma: no cover - best effort
+        pass
 _DT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 
 
@@ -207,6 +231,7 @@ def build_fm(
             hit = np.nonzero(chunk % isa_sample == 0)[0]
             isa_samp[chunk[hit] // isa_sample] = hit + (a + 1)
             del chunk
+            _release(sa, a + BWT_STEP)
         f.flush()
         os.fsync(f.fileno())
     del sa, rb
