@@ -51,7 +51,7 @@ DEFAULT_SAMPLE = 2048
 MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 20  # Huffman codes of a block of <= 2**20 symbols are <= 28 bits
 #: symbols whose running counts are kept in a dense array during the build (else: an alphabet pass)
 _DENSE_SIGMA = 1 << 24
-_FILES = ("bits", "rdir", "blk", "lsym", "node", "alph", "sbase", "smblk", "smcnt", "smcode", "tot")
+_FILES = ("cls", "offs", "samp", "blk", "lsym", "node", "alph", "sbase", "smblk", "smcnt", "smcode", "tot")
 _LEAF = 1 << 31
 
 _U0 = np.uint64(0)
