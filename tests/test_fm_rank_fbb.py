@@ -24,8 +24,8 @@ from anygram.fm import rank_fbb as fbb
 from strategies import POOLS, texts
 
 NOJIT = os.environ.get("ANYGRAM_JIT", "1") == "0"
-EXAMPLES = 12 if NOJIT else 60
-MAX_LEN = 700 if NOJIT else 1600
+EXAMPLES = 6 if NOJIT else 30
+MAX_LEN = 600 if NOJIT else 1100
 
 
 # ----------------------------------------------------------------------------- naive references
