@@ -406,21 +406,19 @@ def _block_range(R, b, a, z, tj, tc):
         tj[0] = 0
         tc[0] = z - a
         return 1
-    sn = np.empty(128, np.int64)
-    sa = np.empty(128, np.int64)
-    sz = np.empty(128, np.int64)
+    stk = np.empty(3 * 128, np.int64)  # (node, lo, hi) triples
     top = 1
-    sn[0] = 0
-    sa[0] = a
-    sz[0] = z
+    stk[0] = 0
+    stk[1] = a
+    stk[2] = z
     k = 0
     steps = 0
     while top > 0 and steps < 4 * m + 4:
         steps += 1
         top -= 1
-        nd = sn[top]
-        x = sa[top]
-        y = sz[top]
+        nd = stk[3 * top]
+        x = stk[3 * top + 1]
+        y = stk[3 * top + 2]
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             continue
@@ -447,9 +445,9 @@ def _block_range(R, b, a, z, tj, tc):
                     tc[k] = hi - lo
                     k += 1
             elif ch < m and top < 128:
-                sn[top] = ch
-                sa[top] = lo
-                sz[top] = hi
+                stk[3 * top] = ch
+                stk[3 * top + 1] = lo
+                stk[3 * top + 2] = hi
                 top += 1
     return k
 
@@ -480,6 +478,31 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
     if 4 * bh + 7 >= len(blk):
         return 0
     kl = np.int64(blk[4 * bl + 6]) - np.int64(blk[4 * bl + 2])
+    if bl == bh and kl > 0:
+        # one block: descend its tree straight into the output, then symbols, then sort
+        e0 = np.int64(blk[4 * bl + 2])
+        k = _block_range(R, bl, lo - (bl << lgB), hi - (bl << lgB), out_sym[:cap], out_cnt[:cap])
+        for q in range(k):
+            j = min(out_sym[q], kl - 1)
+            out_sym[q] = np.int64(lsym[e0 + j]) if e0 + j < len(lsym) else 0
+        if k <= 32:
+            for q in range(1, k):  # insertion sort by symbol
+                c = out_sym[q]
+                v = out_cnt[q]
+                r = q - 1
+                while r >= 0 and out_sym[r] > c:
+                    out_sym[r + 1] = out_sym[r]
+                    out_cnt[r + 1] = out_cnt[r]
+                    r -= 1
+                out_sym[r + 1] = c
+                out_cnt[r + 1] = v
+        else:
+            order = np.argsort(out_sym[:k])
+            ss = out_sym[:k][order]
+            cc = out_cnt[:k][order]
+            out_sym[:k] = ss
+            out_cnt[:k] = cc
+        return k
     kh = np.int64(blk[4 * bh + 6]) - np.int64(blk[4 * bh + 2])
     e_mid0 = np.int64(blk[4 * (bl + 1) + 2])
     e_mid1 = np.int64(blk[4 * bh + 2])
