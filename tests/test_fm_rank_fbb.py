@@ -195,7 +195,7 @@ def test_rrr_word_roundtrip() -> None:
 
 def test_bad_params_and_symbols(tmp_path) -> None:
     seq = np.zeros(10, np.uint8)
-    for params in ({"block": 1000}, {"block": 128}, {"block": 1 << 21}, {"sample": 100}, {"sample": 64}):
+    for params in ({"block": 1000}, {"block": 128}, {"block": 1 << 23}, {"sample": 100}, {"sample": 64}):
         with pytest.raises(ValueError):
             fbb.build(seq, 256, tmp_path, "p.", **params)
     with pytest.raises(ValueError):
@@ -290,3 +290,20 @@ def test_without_jit() -> None:
         timeout=600,
     )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+
+
+def test_deep_huffman_codes(tmp_path) -> None:
+    """Fibonacci frequencies give the deepest Huffman tree a block allows (here 22 levels)."""
+    f = [1, 1]
+    while sum(f) + f[-1] + f[-2] <= 1 << 16:
+        f.append(f[-1] + f[-2])
+    seq = np.repeat(np.arange(len(f), dtype=np.uint64) * 1000, f)
+    np.random.default_rng(1).shuffle(seq)
+    R, _ = _build(tmp_path, seq.tolist(), 1 << 32, 1 << 16, 56)
+    assert int(fbb._huffman_lengths(np.array(f, np.int64)).max()) >= 20
+    for i in range(0, len(seq), 997):
+        c, r = fbb.access(R, i)
+        assert c == seq[i] and r == int((seq[:i] == c).sum())
+    for j in (0, 1, len(f) - 1):
+        c = j * 1000
+        assert fbb.rank(R, c, len(seq)) == f[j]

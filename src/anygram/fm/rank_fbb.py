@@ -46,11 +46,11 @@ from ..engine._jit import kernel
 from ..errors import CorruptIndexError
 
 NAME = "fbb"
-DEFAULT_BLOCK = 1 << 18
+DEFAULT_BLOCK = 1 << 20
 #: words (of 64 bits) per rank sample: a sample record is 8 + sample bytes, 32/64/128/256
 SAMPLES = (24, 56, 120, 248)
 DEFAULT_SAMPLE = 56
-MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 20  # Huffman codes of a block of <= 2**20 symbols are <= 28 bits
+MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 22  # Huffman codes of <= 2**22 symbols have <= 31 bits (Fibonacci bound)
 #: symbols whose running counts are kept in a dense array during the build (else: an alphabet pass)
 _DENSE_SIGMA = 1 << 24
 _FILES = ("rec", "offs", "blk", "lsym", "bcnt", "bcode", "node", "alph", "sbase", "smblk", "smcnt", "tot")
