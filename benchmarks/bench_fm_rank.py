@@ -90,7 +90,7 @@ def _check(mod, R, bwt, rng, trials: int = 2000) -> None:
     """Spot-check the kernels against the BWT itself (so a fast wrong structure is not timed)."""
     n = len(bwt)
     for i in rng.integers(0, n, trials):
-        c, r = mod.access(R, int(i))
+        c, _ = mod.access(R, int(i))
         if c != int(bwt[i]):
             raise SystemExit(f"access({i}) = {c}, BWT has {int(bwt[i])}")
     for i in rng.integers(0, n - 5000, 20):
@@ -121,15 +121,23 @@ def _ns(fn, nops: int, reps: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--bwt", type=Path, required=True, help=".npy BWT (memory-mapped)")
     ap.add_argument("--sigma", type=int, default=256)
     ap.add_argument("--impl", default="fbb", help="rank module: anygram.fm.rank_<impl>")
-    ap.add_argument("--out-dir", type=Path, required=True, help="scratch directory for the built files")
+    ap.add_argument(
+        "--out-dir", type=Path, required=True, help="scratch directory for the built files"
+    )
     ap.add_argument("--json", type=Path, help="append the result as one JSON line here")
     ap.add_argument("--block", type=int)
     ap.add_argument("--sample", type=int)
-    ap.add_argument("--text", type=Path, help="the text whose reversal the BWT is of: also time counts of its substrings")
+    ap.add_argument(
+        "--text",
+        type=Path,
+        help="the text whose reversal the BWT is of: also time counts of its substrings",
+    )
     ap.add_argument("--limit", type=int, help="only the first LIMIT symbols of the BWT")
     ap.add_argument("--ops", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=5)
@@ -179,14 +187,18 @@ def main() -> None:
     aidx = np.minimum(idx, n - 1)
     res["access_ns"] = _ns(lambda: _bench_access(mod.access, R, aidx), args.ops, args.reps)
     steps = 100_000
-    res["lf_chain_ns"] = _ns(lambda: _bench_lf(mod.access, R, C, np.int64(n // 3), np.int64(steps)), steps, args.reps)
+    res["lf_chain_ns"] = _ns(
+        lambda: _bench_lf(mod.access, R, C, np.int64(n // 3), np.int64(steps)), steps, args.reps
+    )
     out_s = np.empty(args.sigma, np.int64)
     out_c = np.empty(args.sigma, np.int64)
     res["range_symbols_ns"] = {}
     for width in (2, 16, 256, 4096, 65536):
         los = rng.integers(0, max(1, n - width), 20_000 if width < 4096 else 2000).astype(np.int64)
         res["range_symbols_ns"][str(width)] = _ns(
-            lambda los=los, width=width: _bench_range(mod.range_symbols, R, los, np.int64(width), out_s, out_c),
+            lambda los=los, width=width: _bench_range(
+                mod.range_symbols, R, los, np.int64(width), out_s, out_c
+            ),
             len(los),
             args.reps,
         )
@@ -199,7 +211,11 @@ def main() -> None:
             # array without a unique terminator, so LF through the text's first byte (0xff) is
             # off by one there (the FM builder adds a proper terminator)
             starts = np.array(
-                [s for s in rng.integers(0, len(text) - m, 3000) if not (text[s : s + m] == 0xFF).any()][:1000],
+                [
+                    s
+                    for s in rng.integers(0, len(text) - m, 3000)
+                    if not (text[s : s + m] == 0xFF).any()
+                ][:1000],
                 np.int64,
             )
             out = np.zeros(len(starts), np.int64)
@@ -207,11 +223,16 @@ def main() -> None:
             if found < len(starts):
                 raise SystemExit(f"backward search found {found} of {len(starts)} substrings")
             res.setdefault("count_patterns", {})[str(m)] = len(starts)
-            res["count_us"][str(m)] = _ns(
-                lambda starts=starts, m=m, out=out: _bench_count(mod.rank, R, C, text, starts, np.int64(m), out),
-                len(starts),
-                args.reps,
-            ) / 1000
+            res["count_us"][str(m)] = (
+                _ns(
+                    lambda starts=starts, m=m, out=out: _bench_count(
+                        mod.rank, R, C, text, starts, np.int64(m), out
+                    ),
+                    len(starts),
+                    args.reps,
+                )
+                / 1000
+            )
     res["extract_1000_est_us"] = 1000 * res["lf_chain_ns"] / 1000
     line = json.dumps(res)
     print(line)

@@ -54,7 +54,9 @@ def naive_bwt(text: bytes, sep: int = 0xFF) -> list[int]:
 def sequences(draw: st.DrawFn) -> tuple[list[int], int]:
     """``(symbols, sigma)`` in one of several shapes that stress the structure."""
     shape = draw(
-        st.sampled_from(["tiny", "runs", "single", "bytes", "sparse", "empty", "one", "skewed", "bwt"])
+        st.sampled_from(
+            ["tiny", "runs", "single", "bytes", "sparse", "empty", "one", "skewed", "bwt"]
+        )
     )
     n = draw(st.integers(0, MAX_LEN))
     if shape == "empty":
@@ -195,7 +197,13 @@ def test_rrr_word_roundtrip() -> None:
 
 def test_bad_params_and_symbols(tmp_path) -> None:
     seq = np.zeros(10, np.uint8)
-    for params in ({"block": 1000}, {"block": 128}, {"block": 1 << 23}, {"sample": 100}, {"sample": 64}):
+    for params in (
+        {"block": 1000},
+        {"block": 128},
+        {"block": 1 << 23},
+        {"sample": 100},
+        {"sample": 64},
+    ):
         with pytest.raises(ValueError):
             fbb.build(seq, 256, tmp_path, "p.", **params)
     with pytest.raises(ValueError):
@@ -208,7 +216,9 @@ def test_bad_params_and_symbols(tmp_path) -> None:
 @pytest.fixture()
 def built(tmp_path):
     rng = np.random.default_rng(3)
-    seq = rng.choice([1, 2, 3, 0xFF, 40, 41], 3000, p=[0.4, 0.2, 0.2, 0.1, 0.05, 0.05]).astype(np.uint8)
+    seq = rng.choice([1, 2, 3, 0xFF, 40, 41], 3000, p=[0.4, 0.2, 0.2, 0.1, 0.05, 0.05]).astype(
+        np.uint8
+    )
     meta = fbb.build(seq, 256, tmp_path, "c.", block=512, sample=24)
     return tmp_path, seq, meta
 
@@ -226,9 +236,16 @@ def _exercise(R, n: int) -> None:
 
 
 def test_corrupt_meta_and_sizes(built) -> None:
-    d, seq, meta = built
+    d, _, meta = built
     fbb.open(d, "c.", meta)
-    for key, val in (("name", "plain"), ("n", -1), ("block", 1000), ("nblocks", 1), ("entries", 1), ("symbols", 999)):
+    for key, val in (
+        ("name", "plain"),
+        ("n", -1),
+        ("block", 1000),
+        ("nblocks", 1),
+        ("entries", 1),
+        ("symbols", 999),
+    ):
         with pytest.raises(CorruptIndexError):
             fbb.open(d, "c.", {**meta, key: val})
     with pytest.raises(CorruptIndexError):
@@ -282,8 +299,19 @@ def test_corrupt_contents_never_crash(built, key) -> None:
 def test_without_jit() -> None:
     """The same tests with ANYGRAM_JIT=0 (kernels as plain Python), on fewer and smaller inputs."""
     env = {**os.environ, "ANYGRAM_JIT": "0", "PYTHONPATH": os.pathsep.join(sys.path)}
-    r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__, "-k", "not corrupt_contents"],
+    r = subprocess.run(  # noqa: PLW1510 - the return code is asserted below
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "not corrupt_contents",
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -50,10 +50,26 @@ DEFAULT_BLOCK = 1 << 20
 #: words (of 64 bits) per rank sample: a sample record is 8 + sample bytes, 32/64/128/256
 SAMPLES = (24, 56, 120, 248)
 DEFAULT_SAMPLE = 56
-MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 22  # Huffman codes of <= 2**22 symbols have <= 31 bits (Fibonacci bound)
+MIN_BLOCK, MAX_BLOCK = (
+    1 << 8,
+    1 << 22,
+)  # Huffman codes of <= 2**22 symbols have <= 31 bits (Fibonacci bound)
 #: symbols whose running counts are kept in a dense array during the build (else: an alphabet pass)
 _DENSE_SIGMA = 1 << 24
-_FILES = ("rec", "offs", "blk", "lsym", "bcnt", "bcode", "node", "alph", "sbase", "smblk", "smcnt", "tot")
+_FILES = (
+    "rec",
+    "offs",
+    "blk",
+    "lsym",
+    "bcnt",
+    "bcode",
+    "node",
+    "alph",
+    "sbase",
+    "smblk",
+    "smcnt",
+    "tot",
+)
 _LEAF = 1 << 31
 
 _U0 = np.uint64(0)
@@ -161,8 +177,7 @@ def _rank1b(rec, offs, wps, wbase, obase, p):
     if nrec == 0 or p < 0:
         return np.int64(0), np.int64(0)
     w = wbase + (p >> 6)
-    if w > nwords:
-        w = nwords
+    w = min(w, nwords)
     s = w // wps
     if s >= nrec:
         s = nrec - 1
@@ -209,10 +224,8 @@ def _entries(sbase, smblk, u, b):
     ne = len(smblk)
     s = np.int64(sbase[u]) if u < len(sbase) else ne
     e = np.int64(sbase[u + 1]) if u + 1 < len(sbase) else ne
-    if e > ne:
-        e = ne
-    if s > e:
-        s = e
+    e = min(e, ne)
+    s = min(s, e)
     lo = s
     hi = e
     # invariant: smblk[s:lo] < b <= smblk[hi:e]
@@ -271,10 +284,8 @@ def _block_rank(R, b, code, off):
             return np.int64(0)
         r1, _ = _rank1b(rec, offs, wps, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
-        if r1 < 0:
-            r1 = 0
-        if r1 > off:
-            r1 = off
+        r1 = max(r1, 0)
+        r1 = min(r1, off)
         if (code >> (L - 1 - d)) & 1:
             off = r1
             ch = np.int64(node[g + 3])
@@ -290,8 +301,7 @@ def _block_rank(R, b, code, off):
 @kernel(cache=True, nogil=True)
 def _local_symbol(lsym, e0, e1, c):
     """Index of ``c`` among the block's ascending symbols ``lsym[e0:e1]``, or -1."""
-    if e1 > len(lsym):
-        e1 = len(lsym)
+    e1 = min(e1, len(lsym))
     lo = e0
     hi = e1
     # invariant: lsym[e0:lo] < c <= lsym[hi:e1]
@@ -315,8 +325,7 @@ def rank(R, c, i):
     lgB = hdr[2]
     if i <= 0 or c < 0:
         return np.int64(0)
-    if i > n:
-        i = n
+    i = min(i, n)
     b = (i - 1) >> lgB
     if 4 * b + 7 >= len(blk):
         return np.int64(0)
@@ -348,10 +357,8 @@ def _descend(R, b, off):
             break
         r1, bit = _rank1b(rec, offs, wps, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
-        if r1 < 0:
-            r1 = 0
-        if r1 > off:
-            r1 = off
+        r1 = max(r1, 0)
+        r1 = min(r1, off)
         if bit:
             off = r1
             ch = np.int64(node[g + 3])
@@ -466,10 +473,8 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
     n = hdr[0]
     B = hdr[1]
     lgB = hdr[2]
-    if lo < 0:
-        lo = 0
-    if hi > n:
-        hi = n
+    lo = max(lo, 0)
+    hi = min(hi, n)
     cap = min(len(out_sym), len(out_cnt))
     if hi <= lo or cap == 0:
         return 0
@@ -763,7 +768,9 @@ class _Writer:
 
 def _check_params(block: int, sample: int) -> None:
     if not isinstance(block, int) or block & (block - 1) or not MIN_BLOCK <= block <= MAX_BLOCK:
-        raise ValueError(f"block must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}], got {block!r}")
+        raise ValueError(
+            f"block must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}], got {block!r}"
+        )
     if sample not in SAMPLES:
         raise ValueError(f"sample must be one of {SAMPLES} words per rank sample, got {sample!r}")
 
@@ -794,14 +801,16 @@ def build(
     n = int(bwt.shape[0])
     sigma = int(sigma)
     sdt = symbol_dtype(sigma)
-    lgB = block.bit_length() - 1
     nblocks = -(-n // block)
     dense = sigma <= _DENSE_SIGMA
     alph_all = None if dense else _alphabet(bwt, 1 << 24)
     running = np.zeros(sigma if dense else len(alph_all), np.int64)
     small = sigma <= 1 << 16
     lut = np.zeros(sigma, np.int64) if small else None
-    w = {k: _Writer(out_dir / f"{prefix}fbb.{k}") for k in ("rec", "offs", "blk", "lsym", "bcnt", "bcode", "node")}
+    w = {
+        k: _Writer(out_dir / f"{prefix}fbb.{k}")
+        for k in ("rec", "offs", "blk", "lsym", "bcnt", "bcode", "node")
+    }
     blk = np.zeros((nblocks + 1, 4), np.uint64)
     nw = no = ne = nn = 0
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{prefix}fbb-") as td:
@@ -819,7 +828,9 @@ def build(
                 uniq, ids = np.unique(x, return_inverse=True)
                 if int(uniq[-1]) >= sigma:
                     raise ValueError("BWT symbol >= sigma")
-            freq, codes, words, nodes = _build_block(ids.astype(np.int64), len(uniq), np.int64(sample))
+            freq, codes, words, nodes = _build_block(
+                ids.astype(np.int64), len(uniq), np.int64(sample)
+            )
             recs, offs = _rrr_encode(words, np.int64(sample))
             d = uniq.astype(np.int64) if dense else np.searchsorted(alph_all, uniq)
             blk[b] = (nw, 64 * no, ne, nn)
@@ -851,7 +862,9 @@ def build(
         order = np.argsort(rec[:, 0], kind="stable")
         present = np.flatnonzero(running)
         alph = present if dense else alph_all[present]
-        per = np.bincount(np.searchsorted(present, rec[:, 0].astype(np.int64)), minlength=len(present))
+        per = np.bincount(
+            np.searchsorted(present, rec[:, 0].astype(np.int64)), minlength=len(present)
+        )
         sbase = np.zeros(len(present) + 1, np.uint64)
         sbase[1:] = np.cumsum(per)
         for k, col, dt in (("smblk", 1, "<u4"), ("smcnt", 2, "<u8")):
@@ -860,7 +873,11 @@ def build(
                 wr.write(rec[order[a : a + (1 << 22)], col].astype(dt))
             files[k] = wr.close()
         del rec
-    for k, arr in (("alph", alph.astype(sdt)), ("sbase", sbase), ("tot", running[present].astype("<u8"))):
+    for k, arr in (
+        ("alph", alph.astype(sdt)),
+        ("sbase", sbase),
+        ("tot", running[present].astype("<u8")),
+    ):
         wr = _Writer(out_dir / f"{prefix}fbb.{k}")
         wr.write(arr)
         files[k] = wr.close()
@@ -888,7 +905,9 @@ def build(
 def _meta_int(meta: dict[str, Any], key: str, lo: int, hi: int) -> int:
     v = meta.get(key)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise CorruptIndexError(f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]")
+        raise CorruptIndexError(
+            f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]"
+        )
     return v
 
 
@@ -909,11 +928,13 @@ def _map(out_dir: Path, files: dict[str, Any], key: str, dtype: str, count: int)
     return map_file(path).view(dt) if count else np.zeros(0, dtype=dt)
 
 
-def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A001 - interface name
+def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     """Map the files, check their sizes and the block/symbol directories; returns the kernels' tuple."""
     out_dir = Path(out_dir)
     if not isinstance(meta, dict) or meta.get("name") != NAME:
-        raise CorruptIndexError(f"rank structure {meta.get('name') if isinstance(meta, dict) else meta!r} is not {NAME!r}")
+        raise CorruptIndexError(
+            f"rank structure {meta.get('name') if isinstance(meta, dict) else meta!r} is not {NAME!r}"
+        )
     n = _meta_int(meta, "n", 0, 1 << 48)
     sigma = _meta_int(meta, "sigma", 1, 1 << 32)
     block = _meta_int(meta, "block", MIN_BLOCK, MAX_BLOCK)
@@ -924,7 +945,9 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
         raise CorruptIndexError(f"rank structure metadata: {exc}") from None
     nblocks = _meta_int(meta, "nblocks", 0, 1 << 48)
     if nblocks != -(-n // block):
-        raise CorruptIndexError(f"rank structure metadata: {nblocks} blocks do not cover {n} symbols")
+        raise CorruptIndexError(
+            f"rank structure metadata: {nblocks} blocks do not cover {n} symbols"
+        )
     ne = _meta_int(meta, "entries", 0, 1 << 48)
     nn = _meta_int(meta, "nodes", 0, 1 << 48)
     nw = _meta_int(meta, "words", 0, 1 << 48)
@@ -938,7 +961,9 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
         raise CorruptIndexError("rank structure metadata lists no files")
     wps = sample
     if nw % wps or ne - nn != nblocks:
-        raise CorruptIndexError("rank structure metadata: word, entry and node counts are inconsistent")
+        raise CorruptIndexError(
+            "rank structure metadata: word, entry and node counts are inconsistent"
+        )
     rec = _map(out_dir, files, "rec", "<u1", (nw // wps) * (8 + wps))
     offs = _map(out_dir, files, "offs", "<u8", no)
     blk = _map(out_dir, files, "blk", "<u8", 4 * (nblocks + 1))
@@ -961,13 +986,21 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
         or (b4[:, 1] % 64).any()
         or (np.diff(b4[:, 2]) - np.diff(b4[:, 3]) != 1).any()
     ):
-        raise CorruptIndexError(f"{out_dir / files['blk']['name']}: block directory is inconsistent")
+        raise CorruptIndexError(
+            f"{out_dir / files['blk']['name']}: block directory is inconsistent"
+        )
     sb = np.asarray(sbase).astype(np.int64)
     if u + 1 != len(sb) or sb[0] != 0 or sb[-1] != ne or (np.diff(sb) <= 0).any():
-        raise CorruptIndexError(f"{out_dir / files['sbase']['name']}: symbol directory is inconsistent")
+        raise CorruptIndexError(
+            f"{out_dir / files['sbase']['name']}: symbol directory is inconsistent"
+        )
     if u and ((np.diff(np.asarray(alph).astype(np.int64)) <= 0).any() or int(alph[-1]) >= sigma):
-        raise CorruptIndexError(f"{out_dir / files['alph']['name']}: alphabet is not ascending below sigma")
+        raise CorruptIndexError(
+            f"{out_dir / files['alph']['name']}: alphabet is not ascending below sigma"
+        )
     if int(np.asarray(tot).astype(np.int64).sum()) != n:
-        raise CorruptIndexError(f"{out_dir / files['tot']['name']}: symbol totals do not add up to {n}")
+        raise CorruptIndexError(
+            f"{out_dir / files['tot']['name']}: symbol totals do not add up to {n}"
+        )
     hdr = np.array([n, block, block.bit_length() - 1, wps, nblocks, sigma], np.int64)
     return (hdr, rec, offs, blk, lsym, bcnt, bcode, node, alph, sbase, smblk, smcnt, tot)
