@@ -925,7 +925,11 @@ def _map(out_dir: Path, files: dict[str, Any], key: str, dtype: str, count: int)
         raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
     if size != count * dt.itemsize:
         raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dt.itemsize}")
-    return map_file(path).view(dt) if count else np.zeros(0, dtype=dt)
+    if count:
+        return map_file(path).view(dt)
+    empty = np.zeros(0, dtype=dt)
+    empty.flags.writeable = False  # the same numba type as a read-only map: no extra compilation
+    return empty
 
 
 def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
