@@ -64,11 +64,33 @@ def _bench_range(range_symbols, R, los, width, out_sym, out_cnt):
     return s
 
 
+@kernel(cache=True, nogil=True)
+def _bench_count(rank, R, C, text, starts, m, out):
+    """Backward search of ``text[s:s+m]`` over the BWT of the reversed text (the pattern is read
+    left to right); ``out[q]`` = its count. Returns the number of patterns found."""
+    n = R[0][0]
+    found = 0
+    for q in range(len(starts)):
+        s = starts[q]
+        lo = np.int64(0)
+        hi = n
+        for k in range(m):
+            c = np.int64(text[s + k])
+            lo = C[c] + rank(R, c, lo)
+            hi = C[c] + rank(R, c, hi)
+            if hi <= lo:
+                break
+        out[q] = max(hi - lo, 0)
+        if hi > lo:
+            found += 1
+    return found
+
+
 def _check(mod, R, bwt, rng, trials: int = 2000) -> None:
     """Spot-check the kernels against the BWT itself (so a fast wrong structure is not timed)."""
     n = len(bwt)
     for i in rng.integers(0, n, trials):
-        c, r = mod.access(R, int(i))
+        c, _ = mod.access(R, int(i))
         if c != int(bwt[i]):
             raise SystemExit(f"access({i}) = {c}, BWT has {int(bwt[i])}")
     for i in rng.integers(0, n - 5000, 20):
@@ -99,14 +121,23 @@ def _ns(fn, nops: int, reps: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--bwt", type=Path, required=True, help=".npy BWT (memory-mapped)")
     ap.add_argument("--sigma", type=int, default=256)
     ap.add_argument("--impl", default="fbb", help="rank module: anygram.fm.rank_<impl>")
-    ap.add_argument("--out-dir", type=Path, required=True, help="scratch directory for the built files")
+    ap.add_argument(
+        "--out-dir", type=Path, required=True, help="scratch directory for the built files"
+    )
     ap.add_argument("--json", type=Path, help="append the result as one JSON line here")
     ap.add_argument("--block", type=int)
     ap.add_argument("--sample", type=int)
+    ap.add_argument(
+        "--text",
+        type=Path,
+        help="the text whose reversal the BWT is of: also time counts of its substrings",
+    )
     ap.add_argument("--limit", type=int, help="only the first LIMIT symbols of the BWT")
     ap.add_argument("--ops", type=int, default=200_000)
     ap.add_argument("--reps", type=int, default=5)
@@ -148,26 +179,60 @@ def main() -> None:
         "machine": platform.processor() or platform.machine(),
         "python": platform.python_version(),
     }
-    res["rank_ns"] = _ns(lambda: _bench_rank(mod.rank, R, cs, idx), args.ops, args.reps)
-    aidx = np.minimum(idx, n - 1)
-    res["access_ns"] = _ns(lambda: _bench_access(mod.access, R, aidx), args.ops, args.reps)
     tot = np.zeros(args.sigma + 1, np.int64)
     for c in range(args.sigma):
         tot[c + 1] = mod.rank(R, c, n)
     C = np.cumsum(tot)[:-1].copy()
+    res["rank_ns"] = _ns(lambda: _bench_rank(mod.rank, R, cs, idx), args.ops, args.reps)
+    aidx = np.minimum(idx, n - 1)
+    res["access_ns"] = _ns(lambda: _bench_access(mod.access, R, aidx), args.ops, args.reps)
     steps = 100_000
-    res["lf_chain_ns"] = _ns(lambda: _bench_lf(mod.access, R, C, np.int64(n // 3), np.int64(steps)), steps, args.reps)
+    res["lf_chain_ns"] = _ns(
+        lambda: _bench_lf(mod.access, R, C, np.int64(n // 3), np.int64(steps)), steps, args.reps
+    )
     out_s = np.empty(args.sigma, np.int64)
     out_c = np.empty(args.sigma, np.int64)
     res["range_symbols_ns"] = {}
     for width in (2, 16, 256, 4096, 65536):
         los = rng.integers(0, max(1, n - width), 20_000 if width < 4096 else 2000).astype(np.int64)
         res["range_symbols_ns"][str(width)] = _ns(
-            lambda los=los, width=width: _bench_range(mod.range_symbols, R, los, np.int64(width), out_s, out_c),
+            lambda los=los, width=width: _bench_range(
+                mod.range_symbols, R, los, np.int64(width), out_s, out_c
+            ),
             len(los),
             args.reps,
         )
     res["count_100_est_us"] = 200 * res["rank_ns"] / 1000
+    if args.text is not None and not args.limit:
+        text = np.memmap(args.text, dtype=np.uint8, mode="r")
+        res["count_us"] = {}
+        for m in (10, 100, 1000):
+            # substrings without the document separator 0xff: the cached BWT comes from a suffix
+            # array without a unique terminator, so LF through the text's first byte (0xff) is
+            # off by one there (the FM builder adds a proper terminator)
+            starts = np.array(
+                [
+                    s
+                    for s in rng.integers(0, len(text) - m, 3000)
+                    if not (text[s : s + m] == 0xFF).any()
+                ][:1000],
+                np.int64,
+            )
+            out = np.zeros(len(starts), np.int64)
+            found = _bench_count(mod.rank, R, C, text, starts, np.int64(m), out)
+            if found < len(starts):
+                raise SystemExit(f"backward search found {found} of {len(starts)} substrings")
+            res.setdefault("count_patterns", {})[str(m)] = len(starts)
+            res["count_us"][str(m)] = (
+                _ns(
+                    lambda starts=starts, m=m, out=out: _bench_count(
+                        mod.rank, R, C, text, starts, np.int64(m), out
+                    ),
+                    len(starts),
+                    args.reps,
+                )
+                / 1000
+            )
     res["extract_1000_est_us"] = 1000 * res["lf_chain_ns"] / 1000
     line = json.dumps(res)
     print(line)

@@ -46,12 +46,30 @@ from ..engine._jit import kernel
 from ..errors import CorruptIndexError
 
 NAME = "fbb"
-DEFAULT_BLOCK = 1 << 18
-DEFAULT_SAMPLE = 2048
-MIN_BLOCK, MAX_BLOCK = 1 << 8, 1 << 20  # Huffman codes of a block of <= 2**20 symbols are <= 28 bits
+DEFAULT_BLOCK = 1 << 20
+#: words (of 64 bits) per rank sample: a sample record is 8 + sample bytes, 32/64/128/256
+SAMPLES = (24, 56, 120, 248)
+DEFAULT_SAMPLE = 56
+MIN_BLOCK, MAX_BLOCK = (
+    1 << 8,
+    1 << 22,
+)  # Huffman codes of <= 2**22 symbols have <= 31 bits (Fibonacci bound)
 #: symbols whose running counts are kept in a dense array during the build (else: an alphabet pass)
 _DENSE_SIGMA = 1 << 24
-_FILES = ("bits", "rdir", "blk", "lsym", "node", "alph", "sbase", "smblk", "smcnt", "smcode", "tot")
+_FILES = (
+    "rec",
+    "offs",
+    "blk",
+    "lsym",
+    "bcnt",
+    "bcode",
+    "node",
+    "alph",
+    "sbase",
+    "smblk",
+    "smcnt",
+    "tot",
+)
 _LEAF = 1 << 31
 
 _U0 = np.uint64(0)
@@ -93,8 +111,8 @@ def symbol_dtype(sigma: int) -> np.dtype:
 
 
 # ----------------------------------------------------------------------------- query kernels
-# R = (hdr, cls, offs, samp, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
-# hdr = int64 [n, block, log2 block, log2 words per sample, nblocks, sigma]
+# R = (hdr, rec, offs, blk, lsym, bcnt, bcode, node, alph, sbase, smblk, smcnt, tot)
+# hdr = int64 [n, block, log2 block, words per sample record, nblocks, sigma]
 
 
 @kernel(cache=True, nogil=True)
@@ -138,29 +156,43 @@ def _decode_rank(off, k, rem):
 
 
 @kernel(cache=True, nogil=True)
-def _rank1b(cls, offs, samp, lgw, wbase, obase, p):
-    """``(ones in the block's bits [0, p), bit p)``; the block's words start at ``wbase`` (a sample
-    boundary) and its offsets at stream bit ``obase``."""
-    nc = len(cls)
-    ns = len(samp) >> 1
-    if ns == 0 or p < 0:
+def _u32(rec, q):
+    """The little-endian uint32 at byte ``q`` of ``rec``."""
+    return (
+        np.int64(rec[q])
+        | (np.int64(rec[q + 1]) << 8)
+        | (np.int64(rec[q + 2]) << 16)
+        | (np.int64(rec[q + 3]) << 24)
+    )
+
+
+@kernel(cache=True, nogil=True)
+def _rank1b(rec, offs, wps, wbase, obase, p):
+    """``(ones in the block's bits [0, p), bit p)``. The block's words start at word ``wbase`` (a
+    record boundary) and its offsets at stream bit ``obase``; a record is 8 header bytes (ones and
+    offset bits before it, relative to the block) and the classes of its ``wps`` words."""
+    rb = 8 + wps
+    nrec = len(rec) // rb
+    nwords = nrec * wps
+    if nrec == 0 or p < 0:
         return np.int64(0), np.int64(0)
     w = wbase + (p >> 6)
-    if w > nc:
-        w = nc
-    s = w >> lgw
-    if s >= ns:
-        s = ns - 1
-    ones = np.int64(samp[2 * s])
-    ptr = obase + np.int64(samp[2 * s + 1])
-    for q in range(s << lgw, w):
-        c = cls[q]
+    w = min(w, nwords)
+    s = w // wps
+    if s >= nrec:
+        s = nrec - 1
+    base = s * rb
+    ones = _u32(rec, base)
+    ptr = obase + _u32(rec, base + 4)
+    q0 = base + 8 - s * wps
+    for q in range(s * wps, w):
+        c = rec[q0 + q]
         ones += np.int64(c)
         ptr += _OFFLEN[c]
-    if w >= nc:
+    if w >= nwords:
         return ones, np.int64(0)
     rem = p & 63
-    c = np.int64(cls[w])
+    c = np.int64(rec[q0 + w])
     if c == 0:
         return ones, np.int64(0)
     if c >= 64:
@@ -192,10 +224,8 @@ def _entries(sbase, smblk, u, b):
     ne = len(smblk)
     s = np.int64(sbase[u]) if u < len(sbase) else ne
     e = np.int64(sbase[u + 1]) if u + 1 < len(sbase) else ne
-    if e > ne:
-        e = ne
-    if s > e:
-        s = e
+    e = min(e, ne)
+    s = min(s, e)
     lo = s
     hi = e
     # invariant: smblk[s:lo] < b <= smblk[hi:e]
@@ -211,12 +241,12 @@ def _entries(sbase, smblk, u, b):
 @kernel(cache=True, nogil=True)
 def _count_before(R, c, b):
     """Occurrences of ``c`` before block ``b``."""
-    u = _find_symbol(R[7], c)
+    u = _find_symbol(R[8], c)
     if u < 0:
         return np.int64(0)
-    p, e = _entries(R[8], R[9], u, b)
+    p, e = _entries(R[9], R[10], u, b)
     if p < e:
-        return np.int64(R[10][p])
+        return np.int64(R[11][p])
     tot = R[12]
     return np.int64(tot[u]) if u < len(tot) else np.int64(0)
 
@@ -225,7 +255,7 @@ def _count_before(R, c, b):
 def _block_head(R, b):
     """``(wbase, obase, n0, m)``: block ``b``'s first word, offset bit, first node and node count
     (``m = -1``: no such block)."""
-    blk = R[4]
+    blk = R[3]
     if b < 0 or 4 * b + 7 >= len(blk):
         return np.int64(0), np.int64(0), np.int64(0), np.int64(-1)
     n0 = np.int64(blk[4 * b + 3])
@@ -235,11 +265,10 @@ def _block_head(R, b):
 @kernel(cache=True, nogil=True)
 def _block_rank(R, b, code, off):
     """Occurrences, in block ``b``'s first ``off`` symbols, of the symbol with ``code`` there."""
-    node = R[6]
-    cls = R[1]
+    node = R[7]
+    rec = R[1]
     offs = R[2]
-    samp = R[3]
-    lgw = R[0][3]
+    wps = R[0][3]
     wbase, obase, n0, m = _block_head(R, b)
     if m < 0:
         return np.int64(0)
@@ -253,12 +282,10 @@ def _block_rank(R, b, code, off):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             return np.int64(0)
-        r1, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, np.int64(node[g]) + off)
+        r1, _ = _rank1b(rec, offs, wps, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
-        if r1 < 0:
-            r1 = 0
-        if r1 > off:
-            r1 = off
+        r1 = max(r1, 0)
+        r1 = min(r1, off)
         if (code >> (L - 1 - d)) & 1:
             off = r1
             ch = np.int64(node[g + 3])
@@ -272,38 +299,53 @@ def _block_rank(R, b, code, off):
 
 
 @kernel(cache=True, nogil=True)
+def _local_symbol(lsym, e0, e1, c):
+    """Index of ``c`` among the block's ascending symbols ``lsym[e0:e1]``, or -1."""
+    e1 = min(e1, len(lsym))
+    lo = e0
+    hi = e1
+    # invariant: lsym[e0:lo] < c <= lsym[hi:e1]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if np.int64(lsym[mid]) < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < e1 and np.int64(lsym[lo]) == c:
+        return lo
+    return -1
+
+
+@kernel(cache=True, nogil=True)
 def rank(R, c, i):
     """Occurrences of symbol ``c`` in ``bwt[0:i]`` (``i`` clamped to ``[0, n]``)."""
     hdr = R[0]
+    blk = R[3]
     n = hdr[0]
     lgB = hdr[2]
     if i <= 0 or c < 0:
         return np.int64(0)
-    if i > n:
-        i = n
+    i = min(i, n)
     b = (i - 1) >> lgB
-    off = i - (b << lgB)
-    u = _find_symbol(R[7], c)
-    if u < 0:
+    if 4 * b + 7 >= len(blk):
         return np.int64(0)
-    p, e = _entries(R[8], R[9], u, b)
-    if p >= e:
-        tot = R[12]
-        return np.int64(tot[u]) if u < len(tot) else np.int64(0)
-    base = np.int64(R[10][p])
-    if np.int64(R[9][p]) != b:
-        return base
-    return base + _block_rank(R, b, np.int64(R[11][p]), off)
+    q = _local_symbol(R[4], np.int64(blk[4 * b + 2]), np.int64(blk[4 * b + 6]), c)
+    if q < 0:
+        return _count_before(R, c, b)
+    bcnt = R[5]
+    bcode = R[6]
+    if q >= len(bcnt) or q >= len(bcode):
+        return np.int64(0)
+    return np.int64(bcnt[q]) + _block_rank(R, b, np.int64(bcode[q]), i - (b << lgB))
 
 
 @kernel(cache=True, nogil=True)
 def _descend(R, b, off):
     """``(j, r)``: the local symbol of block ``b`` at ``off`` and its occurrences before ``off``."""
-    node = R[6]
-    cls = R[1]
+    node = R[7]
+    rec = R[1]
     offs = R[2]
-    samp = R[3]
-    lgw = R[0][3]
+    wps = R[0][3]
     wbase, obase, n0, m = _block_head(R, b)
     j = np.int64(0)
     if m <= 0:
@@ -313,12 +355,10 @@ def _descend(R, b, off):
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             break
-        r1, bit = _rank1b(cls, offs, samp, lgw, wbase, obase, np.int64(node[g]) + off)
+        r1, bit = _rank1b(rec, offs, wps, wbase, obase, np.int64(node[g]) + off)
         r1 -= np.int64(node[g + 1])
-        if r1 < 0:
-            r1 = 0
-        if r1 > off:
-            r1 = off
+        r1 = max(r1, 0)
+        r1 = min(r1, off)
         if bit:
             off = r1
             ch = np.int64(node[g + 3])
@@ -338,8 +378,9 @@ def _descend(R, b, off):
 def access(R, i):
     """``(c, rank(c, i))`` with ``c = bwt[i]`` (one LF step); ``(-1, 0)`` when ``i`` is outside ``[0, n)``."""
     hdr = R[0]
-    blk = R[4]
-    lsym = R[5]
+    blk = R[3]
+    lsym = R[4]
+    bcnt = R[5]
     n = hdr[0]
     lgB = hdr[2]
     if i < 0 or i >= n:
@@ -352,26 +393,18 @@ def access(R, i):
     k = np.int64(blk[4 * b + 6]) - e0
     if j >= k:
         j = k - 1
-    if j < 0 or e0 + j >= len(lsym):
+    if j < 0 or e0 + j >= len(lsym) or e0 + j >= len(bcnt):
         return np.int64(-1), np.int64(0)
-    c = np.int64(lsym[e0 + j])
-    u = _find_symbol(R[7], c)
-    if u < 0:
-        return c, r
-    p, e = _entries(R[8], R[9], u, b)
-    if p < e:
-        r += np.int64(R[10][p])
-    return c, r
+    return np.int64(lsym[e0 + j]), r + np.int64(bcnt[e0 + j])
 
 
 @kernel(cache=True, nogil=True)
 def _block_range(R, b, a, z, tj, tc):
     """Local symbols of block ``b`` in ``[a, z)`` with their counts into ``tj``/``tc`` (unordered)."""
-    node = R[6]
-    cls = R[1]
+    node = R[7]
+    rec = R[1]
     offs = R[2]
-    samp = R[3]
-    lgw = R[0][3]
+    wps = R[0][3]
     cap = len(tj)
     wbase, obase, n0, m = _block_head(R, b)
     if z <= a or cap == 0 or m < 0:
@@ -380,28 +413,26 @@ def _block_range(R, b, a, z, tj, tc):
         tj[0] = 0
         tc[0] = z - a
         return 1
-    sn = np.empty(128, np.int64)
-    sa = np.empty(128, np.int64)
-    sz = np.empty(128, np.int64)
+    stk = np.empty(3 * 128, np.int64)  # (node, lo, hi) triples
     top = 1
-    sn[0] = 0
-    sa[0] = a
-    sz[0] = z
+    stk[0] = 0
+    stk[1] = a
+    stk[2] = z
     k = 0
     steps = 0
     while top > 0 and steps < 4 * m + 4:
         steps += 1
         top -= 1
-        nd = sn[top]
-        x = sa[top]
-        y = sz[top]
+        nd = stk[3 * top]
+        x = stk[3 * top + 1]
+        y = stk[3 * top + 2]
         g = 4 * (n0 + nd)
         if g + 3 >= len(node):
             continue
         st = np.int64(node[g])
         ones = np.int64(node[g + 1])
-        rx, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, st + x)
-        ry, _ = _rank1b(cls, offs, samp, lgw, wbase, obase, st + y)
+        rx, _ = _rank1b(rec, offs, wps, wbase, obase, st + x)
+        ry, _ = _rank1b(rec, offs, wps, wbase, obase, st + y)
         rx -= ones
         ry -= ones
         for bit in range(2):
@@ -421,9 +452,9 @@ def _block_range(R, b, a, z, tj, tc):
                     tc[k] = hi - lo
                     k += 1
             elif ch < m and top < 128:
-                sn[top] = ch
-                sa[top] = lo
-                sz[top] = hi
+                stk[3 * top] = ch
+                stk[3 * top + 1] = lo
+                stk[3 * top + 2] = hi
                 top += 1
     return k
 
@@ -437,15 +468,13 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
     list with counts from the global per-(symbol, block) counts.
     """
     hdr = R[0]
-    blk = R[4]
-    lsym = R[5]
+    blk = R[3]
+    lsym = R[4]
     n = hdr[0]
     B = hdr[1]
     lgB = hdr[2]
-    if lo < 0:
-        lo = 0
-    if hi > n:
-        hi = n
+    lo = max(lo, 0)
+    hi = min(hi, n)
     cap = min(len(out_sym), len(out_cnt))
     if hi <= lo or cap == 0:
         return 0
@@ -454,6 +483,31 @@ def range_symbols(R, lo, hi, out_sym, out_cnt):
     if 4 * bh + 7 >= len(blk):
         return 0
     kl = np.int64(blk[4 * bl + 6]) - np.int64(blk[4 * bl + 2])
+    if bl == bh and kl > 0:
+        # one block: descend its tree straight into the output, then symbols, then sort
+        e0 = np.int64(blk[4 * bl + 2])
+        k = _block_range(R, bl, lo - (bl << lgB), hi - (bl << lgB), out_sym[:cap], out_cnt[:cap])
+        for q in range(k):
+            j = min(out_sym[q], kl - 1)
+            out_sym[q] = np.int64(lsym[e0 + j]) if e0 + j < len(lsym) else 0
+        if k <= 32:
+            for q in range(1, k):  # insertion sort by symbol
+                c = out_sym[q]
+                v = out_cnt[q]
+                r = q - 1
+                while r >= 0 and out_sym[r] > c:
+                    out_sym[r + 1] = out_sym[r]
+                    out_cnt[r + 1] = out_cnt[r]
+                    r -= 1
+                out_sym[r + 1] = c
+                out_cnt[r + 1] = v
+        else:
+            order = np.argsort(out_sym[:k])
+            ss = out_sym[:k][order]
+            cc = out_cnt[:k][order]
+            out_sym[:k] = ss
+            out_cnt[:k] = cc
+        return k
     kh = np.int64(blk[4 * bh + 6]) - np.int64(blk[4 * bh + 2])
     e_mid0 = np.int64(blk[4 * (bl + 1) + 2])
     e_mid1 = np.int64(blk[4 * bh + 2])
@@ -557,7 +611,7 @@ def _huffman_lengths(freq):
 
 
 @kernel(cache=True, nogil=True)
-def _build_block(ids, k, lgw):
+def _build_block(ids, k, wps):
     """Huffman-shaped wavelet tree of one block of local ids ``0..k-1``.
 
     Returns ``(freq, codes, words, rdir, nodes)``: the codes carry a leading 1 bit; ``words`` is a
@@ -618,7 +672,6 @@ def _build_block(ids, k, lgw):
         before[x] = tones
         total += size[x]
         tones += ones[x]
-    wps = np.int64(1) << lgw
     nsamp = total // (64 * wps) + 1
     words = np.zeros(nsamp * wps, np.uint64)
     cur = start.copy()
@@ -647,31 +700,34 @@ def _build_block(ids, k, lgw):
 
 
 @kernel(cache=True, nogil=True)
-def _rrr_encode(words, lgw):
-    """RRR-code a block's words: ``(cls, offs, samp)`` — ones per word, the words' offsets packed
-    into a bit stream, and per sample (``2**lgw`` words) the ones and offset bits before it."""
+def _rrr_encode(words, wps):
+    """RRR-code a block's words (a whole number of records of ``wps`` words): ``(rec, offs)`` —
+    per record the ones and offset bits before it (uint32 each) and its words' classes (ones per
+    word, one byte each); and the words' offsets (combinatorial number system) packed into a bit
+    stream."""
     nw = len(words)
-    cls = np.zeros(nw, np.uint8)
+    nrec = nw // wps
+    rb = 8 + wps
+    rec = np.zeros(nrec * rb, np.uint8)
     total = 0
     for w in range(nw):
-        c = _popcount(words[w])
-        cls[w] = c
-        total += _OFFLEN[c]
+        total += _OFFLEN[_popcount(words[w])]
     offs = np.zeros((total + 63) // 64, np.uint64)
-    wps = np.int64(1) << lgw
-    samp = np.zeros(2 * ((nw + wps - 1) // wps), np.uint32)
     ptr = 0
     ones = 0
     for w in range(nw):
-        if (w & (wps - 1)) == 0:
-            samp[2 * (w >> lgw)] = ones
-            samp[2 * (w >> lgw) + 1] = ptr
-        c = np.int64(cls[w])
+        s = w // wps
+        if w == s * wps:
+            for q in range(4):
+                rec[s * rb + q] = (ones >> (8 * q)) & 255
+                rec[s * rb + 4 + q] = (ptr >> (8 * q)) & 255
+        x = words[w]
+        c = _popcount(x)
+        rec[s * rb + 8 + w - s * wps] = c
         ones += c
         L = _OFFLEN[c]
         if L == 0:
             continue
-        x = words[w]
         off = _U0
         j = 0
         for p in range(64):
@@ -683,7 +739,7 @@ def _rrr_encode(words, lgw):
         if sh + L > 64:
             offs[(ptr >> 6) + 1] |= off >> np.uint64(64 - sh)
         ptr += L
-    return cls, offs, samp
+    return rec, offs
 
 
 class _Writer:
@@ -712,9 +768,11 @@ class _Writer:
 
 def _check_params(block: int, sample: int) -> None:
     if not isinstance(block, int) or block & (block - 1) or not MIN_BLOCK <= block <= MAX_BLOCK:
-        raise ValueError(f"block must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}], got {block!r}")
-    if not isinstance(sample, int) or sample & (sample - 1) or not 128 <= sample <= 8192:
-        raise ValueError(f"sample must be a power of two in [128, 8192] bits, got {sample!r}")
+        raise ValueError(
+            f"block must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}], got {block!r}"
+        )
+    if sample not in SAMPLES:
+        raise ValueError(f"sample must be one of {SAMPLES} words per rank sample, got {sample!r}")
 
 
 def _alphabet(bwt: np.ndarray, step: int) -> np.ndarray:
@@ -743,19 +801,20 @@ def build(
     n = int(bwt.shape[0])
     sigma = int(sigma)
     sdt = symbol_dtype(sigma)
-    lgB = block.bit_length() - 1
-    lgw = (sample // 64).bit_length() - 1
     nblocks = -(-n // block)
     dense = sigma <= _DENSE_SIGMA
     alph_all = None if dense else _alphabet(bwt, 1 << 24)
     running = np.zeros(sigma if dense else len(alph_all), np.int64)
     small = sigma <= 1 << 16
     lut = np.zeros(sigma, np.int64) if small else None
-    w = {k: _Writer(out_dir / f"{prefix}fbb.{k}") for k in ("cls", "offs", "samp", "blk", "lsym", "node")}
+    w = {
+        k: _Writer(out_dir / f"{prefix}fbb.{k}")
+        for k in ("rec", "offs", "blk", "lsym", "bcnt", "bcode", "node")
+    }
     blk = np.zeros((nblocks + 1, 4), np.uint64)
     nw = no = ne = nn = 0
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".{prefix}fbb-") as td:
-        ent = (Path(td) / "ent").open("wb")  # block-major (dense symbol, block, count before, code)
+        ent = (Path(td) / "ent").open("wb")  # block-major (dense symbol, block, count before)
         for b in range(nblocks):
             x = np.asarray(bwt[b * block : (b + 1) * block])
             if small:
@@ -769,21 +828,23 @@ def build(
                 uniq, ids = np.unique(x, return_inverse=True)
                 if int(uniq[-1]) >= sigma:
                     raise ValueError("BWT symbol >= sigma")
-            freq, codes, words, nodes = _build_block(ids.astype(np.int64), len(uniq), np.int64(lgw))
-            cls, offs, samp = _rrr_encode(words, np.int64(lgw))
-            blk[b] = (nw, 64 * no, ne, nn)
-            w["cls"].write(cls)
-            w["offs"].write(offs)
-            w["samp"].write(samp)
-            w["lsym"].write(uniq.astype(sdt))
-            w["node"].write(nodes)
+            freq, codes, words, nodes = _build_block(
+                ids.astype(np.int64), len(uniq), np.int64(sample)
+            )
+            recs, offs = _rrr_encode(words, np.int64(sample))
             d = uniq.astype(np.int64) if dense else np.searchsorted(alph_all, uniq)
-            rec = np.empty((len(uniq), 4), np.uint64)
-            rec[:, 0] = d
-            rec[:, 1] = b
-            rec[:, 2] = running[d]
-            rec[:, 3] = codes
-            ent.write(rec.tobytes())
+            blk[b] = (nw, 64 * no, ne, nn)
+            w["rec"].write(recs)
+            w["offs"].write(offs)
+            w["lsym"].write(uniq.astype(sdt))
+            w["bcnt"].write(running[d].astype("<u8"))
+            w["bcode"].write(codes.astype("<u4"))
+            w["node"].write(nodes)
+            ent_rec = np.empty((len(uniq), 3), np.uint64)
+            ent_rec[:, 0] = d
+            ent_rec[:, 1] = b
+            ent_rec[:, 2] = running[d]
+            ent.write(ent_rec.tobytes())
             running[d] += freq
             nw += len(words)
             no += len(offs)
@@ -794,23 +855,29 @@ def build(
         ent.close()
         files = {k: v.close() for k, v in w.items()}
         rec = (
-            np.memmap(Path(td) / "ent", dtype=np.uint64, mode="r").reshape(-1, 4)
+            np.memmap(Path(td) / "ent", dtype=np.uint64, mode="r").reshape(-1, 3)
             if ne
-            else np.zeros((0, 4), np.uint64)
+            else np.zeros((0, 3), np.uint64)
         )
         order = np.argsort(rec[:, 0], kind="stable")
         present = np.flatnonzero(running)
         alph = present if dense else alph_all[present]
-        per = np.bincount(np.searchsorted(present, rec[:, 0].astype(np.int64)), minlength=len(present))
+        per = np.bincount(
+            np.searchsorted(present, rec[:, 0].astype(np.int64)), minlength=len(present)
+        )
         sbase = np.zeros(len(present) + 1, np.uint64)
         sbase[1:] = np.cumsum(per)
-        for k, col, dt in (("smblk", 1, "<u4"), ("smcnt", 2, "<u8"), ("smcode", 3, "<u4")):
+        for k, col, dt in (("smblk", 1, "<u4"), ("smcnt", 2, "<u8")):
             wr = _Writer(out_dir / f"{prefix}fbb.{k}")
             for a in range(0, ne, 1 << 22):
                 wr.write(rec[order[a : a + (1 << 22)], col].astype(dt))
             files[k] = wr.close()
         del rec
-    for k, arr in (("alph", alph.astype(sdt)), ("sbase", sbase), ("tot", running[present].astype("<u8"))):
+    for k, arr in (
+        ("alph", alph.astype(sdt)),
+        ("sbase", sbase),
+        ("tot", running[present].astype("<u8")),
+    ):
         wr = _Writer(out_dir / f"{prefix}fbb.{k}")
         wr.write(arr)
         files[k] = wr.close()
@@ -838,7 +905,9 @@ def build(
 def _meta_int(meta: dict[str, Any], key: str, lo: int, hi: int) -> int:
     v = meta.get(key)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise CorruptIndexError(f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]")
+        raise CorruptIndexError(
+            f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]"
+        )
     return v
 
 
@@ -856,25 +925,33 @@ def _map(out_dir: Path, files: dict[str, Any], key: str, dtype: str, count: int)
         raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
     if size != count * dt.itemsize:
         raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dt.itemsize}")
-    return map_file(path).view(dt) if count else np.zeros(0, dtype=dt)
+    if count:
+        return map_file(path).view(dt)
+    empty = np.zeros(0, dtype=dt)
+    empty.flags.writeable = False  # the same numba type as a read-only map: no extra compilation
+    return empty
 
 
-def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A001 - interface name
+def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     """Map the files, check their sizes and the block/symbol directories; returns the kernels' tuple."""
     out_dir = Path(out_dir)
     if not isinstance(meta, dict) or meta.get("name") != NAME:
-        raise CorruptIndexError(f"rank structure {meta.get('name') if isinstance(meta, dict) else meta!r} is not {NAME!r}")
+        raise CorruptIndexError(
+            f"rank structure {meta.get('name') if isinstance(meta, dict) else meta!r} is not {NAME!r}"
+        )
     n = _meta_int(meta, "n", 0, 1 << 48)
     sigma = _meta_int(meta, "sigma", 1, 1 << 32)
     block = _meta_int(meta, "block", MIN_BLOCK, MAX_BLOCK)
-    sample = _meta_int(meta, "sample", 128, 8192)
+    sample = _meta_int(meta, "sample", min(SAMPLES), max(SAMPLES))
     try:
         _check_params(block, sample)
     except ValueError as exc:
         raise CorruptIndexError(f"rank structure metadata: {exc}") from None
     nblocks = _meta_int(meta, "nblocks", 0, 1 << 48)
     if nblocks != -(-n // block):
-        raise CorruptIndexError(f"rank structure metadata: {nblocks} blocks do not cover {n} symbols")
+        raise CorruptIndexError(
+            f"rank structure metadata: {nblocks} blocks do not cover {n} symbols"
+        )
     ne = _meta_int(meta, "entries", 0, 1 << 48)
     nn = _meta_int(meta, "nodes", 0, 1 << 48)
     nw = _meta_int(meta, "words", 0, 1 << 48)
@@ -886,20 +963,22 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
     files = meta.get("files")
     if not isinstance(files, dict):
         raise CorruptIndexError("rank structure metadata lists no files")
-    wps = sample // 64
+    wps = sample
     if nw % wps or ne - nn != nblocks:
-        raise CorruptIndexError("rank structure metadata: word, entry and node counts are inconsistent")
-    cls = _map(out_dir, files, "cls", "<u1", nw)
+        raise CorruptIndexError(
+            "rank structure metadata: word, entry and node counts are inconsistent"
+        )
+    rec = _map(out_dir, files, "rec", "<u1", (nw // wps) * (8 + wps))
     offs = _map(out_dir, files, "offs", "<u8", no)
-    samp = _map(out_dir, files, "samp", "<u4", 2 * (nw // wps))
     blk = _map(out_dir, files, "blk", "<u8", 4 * (nblocks + 1))
     lsym = _map(out_dir, files, "lsym", sdt, ne)
+    bcnt = _map(out_dir, files, "bcnt", "<u8", ne)
+    bcode = _map(out_dir, files, "bcode", "<u4", ne)
     node = _map(out_dir, files, "node", "<u4", 4 * nn)
     alph = _map(out_dir, files, "alph", sdt, u)
     sbase = _map(out_dir, files, "sbase", "<u8", u + 1)
     smblk = _map(out_dir, files, "smblk", "<u4", ne)
     smcnt = _map(out_dir, files, "smcnt", "<u8", ne)
-    smcode = _map(out_dir, files, "smcode", "<u4", ne)
     tot = _map(out_dir, files, "tot", "<u8", u)
     # cheap structural checks over the small directories (O(nblocks + symbols))
     b4 = np.asarray(blk).reshape(-1, 4).astype(np.int64)
@@ -911,13 +990,21 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A0
         or (b4[:, 1] % 64).any()
         or (np.diff(b4[:, 2]) - np.diff(b4[:, 3]) != 1).any()
     ):
-        raise CorruptIndexError(f"{out_dir / files['blk']['name']}: block directory is inconsistent")
+        raise CorruptIndexError(
+            f"{out_dir / files['blk']['name']}: block directory is inconsistent"
+        )
     sb = np.asarray(sbase).astype(np.int64)
     if u + 1 != len(sb) or sb[0] != 0 or sb[-1] != ne or (np.diff(sb) <= 0).any():
-        raise CorruptIndexError(f"{out_dir / files['sbase']['name']}: symbol directory is inconsistent")
+        raise CorruptIndexError(
+            f"{out_dir / files['sbase']['name']}: symbol directory is inconsistent"
+        )
     if u and ((np.diff(np.asarray(alph).astype(np.int64)) <= 0).any() or int(alph[-1]) >= sigma):
-        raise CorruptIndexError(f"{out_dir / files['alph']['name']}: alphabet is not ascending below sigma")
+        raise CorruptIndexError(
+            f"{out_dir / files['alph']['name']}: alphabet is not ascending below sigma"
+        )
     if int(np.asarray(tot).astype(np.int64).sum()) != n:
-        raise CorruptIndexError(f"{out_dir / files['tot']['name']}: symbol totals do not add up to {n}")
-    hdr = np.array([n, block, block.bit_length() - 1, wps.bit_length() - 1, nblocks, sigma], np.int64)
-    return (hdr, cls, offs, samp, blk, lsym, node, alph, sbase, smblk, smcnt, smcode, tot)
+        raise CorruptIndexError(
+            f"{out_dir / files['tot']['name']}: symbol totals do not add up to {n}"
+        )
+    hdr = np.array([n, block, block.bit_length() - 1, wps, nblocks, sigma], np.int64)
+    return (hdr, rec, offs, blk, lsym, bcnt, bcode, node, alph, sbase, smblk, smcnt, tot)
