@@ -57,7 +57,16 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
     Each closure is renamed after the rank module before compilation, so that numba's on-disk
     cache (keyed by file and qualified name) keeps one entry per rank structure.
     """
-    tag = getattr(rmod, "NAME", rmod.__name__.rsplit("_", 1)[-1])
+    # numba's cache checks only this file's timestamp, not the rank module the kernels call:
+    # the tag carries a checksum of the rank module's source, so editing it recompiles them
+    import zlib
+
+    try:
+        with open(rmod.__file__, "rb") as f:
+            digest = zlib.crc32(f.read())
+    except (OSError, TypeError, AttributeError):
+        digest = 0
+    tag = f"{getattr(rmod, 'NAME', rmod.__name__.rsplit('_', 1)[-1])}_{digest:08x}"
 
     def kernel_(**options: Any):
         def deco(fn):
