@@ -26,18 +26,14 @@ Writes OUT/fm_results.json and OUT/fm_results.md.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib.util
 import json
 import random
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("anygram_bench", HERE / "bench.py")
@@ -412,9 +408,8 @@ def main() -> None:
     res: dict[str, Any] = {
         "corpus": str(args.corpus), "command": " ".join([Path(sys.executable).name] + sys.argv), "machine": B.machine_info(),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "text_bytes": args.text_bytes, "builds": {},
-        "anygram_commit": subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "anygram_commit": subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False).stdout.strip(),
     }
-    prev = out / "fm_results.json"
     kw = {"workers": args.workers, "max_memory": args.mem << 30}
     if args.skip_build:
         recorded = json.loads((out / "builds.json").read_text())

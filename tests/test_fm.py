@@ -97,7 +97,7 @@ def test_score_creativity_and_longest_matches_equal_suffix_array(spec: CorpusSpe
     docs = [d for d in spec.all_docs() if d]
     texts = [data.draw(st.sampled_from(docs)) + q for q in queries(data.draw, spec, 3, max_len=12)] + [[]]
     with tempfile.TemporaryDirectory() as tmp:
-        sa, fm, naive = build_pair(spec, Path(tmp), *rates)
+        sa, fm, _ = build_pair(spec, Path(tmp), *rates)
         for t in texts:
             assert fm.score(t).to_dict() == sa.score(t).to_dict(), t
             assert fm.longest_matches(t).to_dict() == sa.longest_matches(t).to_dict(), t
@@ -135,7 +135,7 @@ def test_documents_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rat
 @given(spec=corpora(), data=st.data(), rates=samples)
 def test_cnf_equal_suffix_array(spec: CorpusSpec, data: st.DataObject, rates: tuple[int, int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        sa, fm, naive = build_pair(spec, Path(tmp), *rates)
+        sa, fm, _ = build_pair(spec, Path(tmp), *rates)
         for _ in range(3):
             nclauses = data.draw(st.integers(1, 3))
             cnf = [queries(data.draw, spec, data.draw(st.integers(1, 2)), min_size=1, max_len=3) for _ in range(nclauses)]
@@ -280,7 +280,7 @@ def test_resume_after_interrupted_fm_build(tmp_path: Path, monkeypatch: pytest.M
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(Path(anygram.__file__).parents[1]))
-    return subprocess.run([sys.executable, "-m", "anygram", *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-m", "anygram", *args], capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def test_cli_index_fm_info_and_queries(tmp_path: Path) -> None:

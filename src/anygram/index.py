@@ -49,7 +49,7 @@ Query = str | Sequence[int] | np.ndarray
 SMALL_NTD = 4096
 
 
-def open(  # noqa: A001 - the natural name: anygram.open(path)
+def open(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     verify: str = "auto",

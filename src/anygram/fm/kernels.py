@@ -51,7 +51,7 @@ def kernels_for(rmod: Any) -> SimpleNamespace:
     return ks
 
 
-def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per kernel
+def make_kernels(rmod: Any) -> SimpleNamespace:
     """Compile (or load from numba's cache) the FM kernels over the rank module ``rmod``.
 
     Each closure is renamed after the rank module before compilation, so that numba's on-disk
@@ -272,8 +272,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
                 hi = nhi
             else:
                 L2, lo, hi = longest_suffix(C, R, par, codes[: i + 1], i + 1)
-                if L2 > L:
-                    L2 = L  # cannot happen: a longer suffix would extend the previous one
+                L2 = min(L2, L)  # cannot happen: a longer suffix would extend the previous one
                 L = L2
                 if L == 0:
                     lo = np.int64(0)
@@ -284,8 +283,7 @@ def make_kernels(rmod: Any) -> SimpleNamespace:  # noqa: C901 - one closure per 
         """For every start l: the longest prefix of ``codes[l:]`` occurring in this shard and its count."""
         r = np.int64(0)
         for l in range(ntok):
-            if r < l:
-                r = l
+            r = max(r, l)
             lo, hi = search(C, R, par, codes, l, r)
             while r < ntok:
                 nlo, nhi = extend(C, R, lo, hi, codes[r])

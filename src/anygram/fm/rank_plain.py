@@ -136,7 +136,7 @@ def _meta_int(meta: dict[str, Any], key: str, lo: int, hi: int) -> int:
     return v
 
 
-def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:  # noqa: A001 - interface name
+def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     """Map the files and validate their sizes and the count matrix's shape; returns the kernels' tuple."""
     if meta.get("name") != NAME:
         raise CorruptIndexError(f"rank structure {meta.get('name')!r} is not {NAME!r}")

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..engine._jit import jit_enabled
-from ..errors import CorruptIndexError
-from ..format.manifest import ShardEntry
+from ..errors import BuildError, CorruptIndexError
 from ..format import shard as _sa_shard
+from ..format.manifest import ShardEntry
 from ..format.shard import _EMPTY, Shard, _check_metaoff, _chunks, _sample, map_file
 from .build import rank_module, rank_prefix
 from .kernels import P_NN, FMCorrupt, kernels_for
@@ -123,7 +123,7 @@ def open_fm_shard(name: str, path: Path, entry: ShardEntry, w: int, *, verify: s
     rname = rank.get("name")
     try:
         rmod = rank_module(rname)
-    except Exception:
+    except BuildError:
         raise CorruptIndexError(f"{where}: unknown rank structure {rname!r} (index from a newer anygram?)") from None
     if rank.get("n") != N or rank.get("sigma") != sigma:
         raise CorruptIndexError(f"{where}: the rank structure describes {rank.get('n')} symbols of alphabet {rank.get('sigma')}, expected {N} and {sigma}")

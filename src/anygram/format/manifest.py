@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import FM_FORMAT_VERSION, FORMAT_NAME, FORMAT_VERSION, FORMAT_VERSION_MAX, INDEX_KINDS, MANIFEST_NAME
+from ..config import (
+    FM_FORMAT_VERSION,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FORMAT_VERSION_MAX,
+    INDEX_KINDS,
+    MANIFEST_NAME,
+)
 from ..errors import CorruptIndexError, IndexFormatError
 
 #: files of one shard, by role, and their name pattern
