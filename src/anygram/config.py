@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 #: Format version written into ``manifest.json``; readers refuse newer majors.
 FORMAT_NAME = "anygram-sa"
 FORMAT_VERSION = 1
+#: Newest format version this anygram reads; FM indexes (``kind: "fm"``) are written as version 2.
+FORMAT_VERSION_MAX = 2
+FM_FORMAT_VERSION = 2
+#: index kinds this anygram reads
+INDEX_KINDS = ("sa", "fm")
 
 #: Manifest file name inside an index directory.
 MANIFEST_NAME = "manifest.json"

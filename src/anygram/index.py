@@ -49,7 +49,7 @@ Query = str | Sequence[int] | np.ndarray
 SMALL_NTD = 4096
 
 
-def open(  # noqa: A001 - the natural name: anygram.open(path)
+def open(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     verify: str = "auto",
@@ -71,6 +71,10 @@ def open(  # noqa: A001 - the natural name: anygram.open(path)
     if verify not in ("auto", "full", "sizes"):
         raise QueryError(f"verify must be 'auto', 'full' or 'sizes', not {verify!r}")
     opened = open_index_dirs([Path(p) for p in paths], verify=verify, eos_token_id=eos_token_id, token_width=token_width, tokenizer=tokenizer)
+    if opened.kind == "fm":
+        from .fm.index import FMIndex
+
+        return FMIndex(opened, defaults or QueryDefaults())
     return Index(opened, defaults or QueryDefaults())
 
 
@@ -399,11 +403,7 @@ class Index:
         """∞-gram probability of every token given all tokens before it, in one pass, and the perplexity."""
         ids = self._ids(text_or_ids, "text")
         n = ids.shape[0]
-        sl = np.zeros(n, np.int64)
-        pc = np.zeros(n, np.int64)
-        cc = np.zeros(n, np.int64)
-        if n:
-            self._run(_multi.score_pass, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, sl, pc, cc)
+        sl, pc, cc = self._score_arrays(ids)
         probs = np.where(pc > 0, cc / np.maximum(pc, 1), -1.0)
         zeros = int(np.count_nonzero(probs <= 0))
         if n == 0:
@@ -422,6 +422,16 @@ class Index:
             zero_prob_tokens=zeros,
             mean_suffix_len=float(sl.mean()) if n else 0.0,
         )
+
+    def _score_arrays(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per token: ∞-gram suffix length, prompt count and continuation count (see :meth:`score`)."""
+        n = ids.shape[0]
+        sl = np.zeros(n, np.int64)
+        pc = np.zeros(n, np.int64)
+        cc = np.zeros(n, np.int64)
+        if n:
+            self._run(_multi.score_pass, self._dss, self._sas, self._ks, self._bytes(ids), n, self.token_width, sl, pc, cc)
+        return sl, pc, cc
 
     def _longest_prefixes(self, ids: np.ndarray, need_counts: bool = True) -> tuple[np.ndarray, np.ndarray]:
         n = ids.shape[0]
@@ -482,7 +492,7 @@ class Index:
         a = doc_start if disp_start is None else max(doc_start, disp_start)
         b = doc_end if disp_end is None else min(doc_end, disp_end)
         b = max(a, b)
-        ids = np.frombuffer(bytes(sh.ds[a:b]), dtype=DTYPE_BY_WIDTH[w])
+        ids = self._tokens(s, a, b)
         needle = 0 if ptr is None else max(0, (ptr - a) // w)
         text = ""
         if self.tokenizer is not None:
@@ -498,6 +508,10 @@ class Index:
             shard=s,
             ptr=int(ptr if ptr is not None else doc_start),
         )
+
+    def _tokens(self, s: int, a: int, b: int) -> np.ndarray:
+        """Token ids of shard ``s`` between byte offsets ``a`` and ``b``."""
+        return np.frombuffer(bytes(self.shards[s].ds[a:b]), dtype=DTYPE_BY_WIDTH[self.token_width])
 
     def _check_shard(self, s: Any) -> int:
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or not 0 <= s < len(self.shards):
@@ -600,12 +614,8 @@ class Index:
         # segs[c][t]: (nsh, 2) rank ranges of term t of clause c
         segs: list[list[np.ndarray]] = []
         for clause in terms:
-            rows = []
-            for qb in clause:
-                out = self._ranges()
-                self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], out)
-                rows.append(out)
-            segs.append(rows)
+            segs.append([self._term_ranges(qb) for qb in clause])
+        term_lens = [[qb.shape[0] // w for qb in clause] for clause in terms]
         cnts = np.array([[sum(int(r[s, 1] - r[s, 0]) for r in rows) for s in range(nsh)] for rows in segs], dtype=np.int64).reshape(len(segs), nsh)
         if (cnts.sum(axis=1) == 0).any():
             return 0, False, []
@@ -620,23 +630,23 @@ class Index:
                 if cnts[c, s] > per_shard:
                     gen = _cnf.MT19937(_cnf.INFINIGRAM_SUBSAMPLE_SEED)
                     ranges, factors[c, s] = _cnf.subsample_clause(ranges, per_shard, lambda hi, g=gen: _cnf.uniform_u64(g, 0, hi))
-                by_shard.append(ranges)
+                by_shard.append([(a, b, tl) for (a, b), tl in zip(ranges, term_lens[c])])
             sub.append(by_shard)
 
         def one(s: int) -> tuple[np.ndarray, float]:
             order = np.argsort(cnts[:, s], kind="stable")
             flat = [rg for c in order for rg in sub[c][s]]
-            seg_arr = np.array(flat, dtype=np.int64).reshape(-1, 2)
+            seg_arr = np.array([(a, b) for a, b, _ in flat], dtype=np.int64).reshape(-1, 2)
+            lens = np.array([tl for _, _, tl in flat], dtype=np.int64)
             offs = np.zeros(len(order) + 1, dtype=np.int64)
             np.cumsum([len(sub[c][s]) for c in order], out=offs[1:])
             f = 1.0
             for c in order:
                 f *= float(factors[c, s])
-            sh = self.shards[s]
-            ls, _ = self._run(_cnf.cnf_shard, sh.ds, sh.sa, sh.ptr_size, w, mdt, seg_arr, offs)
+            ls = self._cnf_shard(s, seg_arr, lens, offs, mdt)
             return ls, f
 
-        work = sum(b - a for c in range(len(sub)) for s in range(nsh) for a, b in sub[c][s])
+        work = sum(b - a for c in range(len(sub)) for s in range(nsh) for a, b, _ in sub[c][s])
         if nsh > 1 and work > 100_000 and self.defaults.threads > 1:
             parts = list(self._executor().map(one, range(nsh)))
         else:
@@ -644,6 +654,19 @@ class Index:
         cnt = sum(int(ls.shape[0] * f) for ls, f in parts)
         approx = any(f != 1.0 for _, f in parts)
         return cnt, approx, [ls for ls, _ in parts]
+
+    def _term_ranges(self, qb: np.ndarray) -> np.ndarray:
+        out = self._ranges()
+        self._run(_multi.find_all, self._dss, self._sas, self._ks, qb, 0, qb.shape[0], out)
+        return out
+
+    def _cnf_shard(self, s: int, segs: np.ndarray, lens: np.ndarray, offs: np.ndarray, mdt: int) -> np.ndarray:
+        """Byte offsets of the CNF windows in shard ``s`` (see :func:`anygram.engine._cnf.cnf_shard`)."""
+        from .engine import _cnf
+
+        sh = self.shards[s]
+        ls, _ = self._run(_cnf.cnf_shard, sh.ds, sh.sa, sh.ptr_size, self.token_width, mdt, segs, offs)
+        return ls
 
     def find_cnf(self, cnf: Sequence[Sequence[Query]], max_clause_freq: int | None = None, max_diff_tokens: int | None = None) -> FindCnfResult:
         """Occurrences of a CNF — an AND of clauses, each an OR of terms (text or token ids) — as infini-gram.

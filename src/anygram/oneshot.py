@@ -56,6 +56,8 @@ def count_once(path: str | os.PathLike[str], query: str | list[int]) -> int | No
     if not (root / MANIFEST_NAME).is_file():
         return None
     m = read_manifest(root)
+    if m.kind != "sa":
+        return None  # FM indexes: anygram.open
     kind = m.tokenizer.get("kind")
     w = m.token_width
     if isinstance(query, str):

@@ -221,6 +221,10 @@ class IndexInfo(_Result):
     bytes_per_token: float
     shards: list[ShardInfo] = field(default_factory=list)
     build: dict[str, Any] = field(default_factory=dict)
+    #: "sa" (suffix arrays) or "fm" (FM-index)
+    kind: str = "sa"
+    #: FM indexes: sampling rates, rank structure, and the bytes of its parts
+    fm: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

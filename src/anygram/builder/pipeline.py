@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..config import MANIFEST_NAME, BuildConfig
+from ..config import FM_FORMAT_VERSION, MANIFEST_NAME, BuildConfig
 from ..errors import BuildError, CorpusError, QueryError, TokenizerError
 from ..format.manifest import FileEntry, Manifest, ShardEntry, sha256_file, write_json_atomic
 from ..readers import SkipReport, estimate_bytes, iter_documents
@@ -140,6 +140,11 @@ def build(
     exclude: Iterable[str] = (),
     overwrite: bool = False,
     progress: bool = False,
+    kind: str = "sa",
+    sa_sample: int | None = None,
+    isa_sample: int | None = None,
+    rank: str | None = None,
+    rank_params: dict[str, Any] | None = None,
 ) -> BuildSummary:
     """Index a corpus (folders, .txt/.md/…, JSONL(.gz/.zst), JSON, parquet) into ``output``.
 
@@ -148,6 +153,10 @@ def build(
     build: the main one reads and tokenizes, the others sort shards in parallel;
     ``shard_tokens`` forces a shard size. ``on_error="fail"`` stops at the first bad
     record instead of skipping and counting it. Rerunning an interrupted build resumes it.
+
+    ``kind="fm"`` builds a compact FM-index instead of suffix arrays (see ``docs/fm.md``):
+    ``sa_sample`` / ``isa_sample`` (default 64 / 128) are its sampling rates, ``rank`` the rank
+    structure (module ``anygram.fm.rank_<name>``) and ``rank_params`` its parameters.
 
     Returns a :class:`~anygram.results.BuildSummary`. Raises :class:`~anygram.errors.BuildError`
     (output exists, not enough memory, a worker died), :class:`~anygram.errors.CorpusError`
@@ -167,6 +176,7 @@ def build(
         raise BuildError(f"shard_tokens must be a positive integer, not {shard_tokens!r}")
     if token_width is not None and token_width not in (1, 2, 4):
         raise BuildError(f"token_width must be 1, 2 or 4, not {token_width!r}")
+    fm_params = _fm_params(kind, sa_sample, isa_sample, rank, rank_params)
     mem = parse_size(max_memory) if max_memory is not None else default_max_memory()
     nworkers = workers or max(1, os.cpu_count() or 1)
     cfg = BuildConfig(
@@ -217,6 +227,8 @@ def build(
         "ids_field": ids_field,
         "include": list(cfg.include),
         "exclude": list(cfg.exclude),
+        "kind": kind,
+        "fm": fm_params,
         # on_error is not a parameter of the result: a build stopped by a bad record under
         # on_error="fail" can be resumed with on_error="skip"
     }
@@ -264,7 +276,11 @@ def build(
         ctx.pool.shutdown(cancel=False)
         peak_children = max((t.get("peak_rss", 0) for t in state["tables"].values()), default=0)
 
-    manifest = _manifest(state, tok, width, cfg, shard_bytes, time.perf_counter() - t0, rss.peak, work, report.counts)
+    if fm_params is not None:
+        # the FM files replace the token files, which are needed no more
+        for sh in state["shards"]:
+            (work / sh["files"]["tokenized"]["name"]).unlink(missing_ok=True)
+    manifest = _manifest(state, tok, width, cfg, shard_bytes, time.perf_counter() - t0, rss.peak, work, report.counts, fm_params)
     write_json_atomic(work / MANIFEST_NAME, manifest.to_json())
     (work / STATE_NAME).unlink(missing_ok=True)
     _fsync_dir(work)
@@ -328,7 +344,16 @@ class _Context:
 
     def submit(self, n: int, last: bool) -> None:
         try:
-            self.futures[n] = self.pool.submit(build_table, last, self.work / f"tokenized.{n}", self.work / f"table.{n}", self.width)
+            fm = self.state["params"].get("fm")
+            if fm is not None:
+                from ..fm.build import build_fm
+
+                self.futures[n] = self.pool.submit(
+                    build_fm, last, self.work / f"tokenized.{n}", self.work, n, self.width,
+                    fm["sa_sample"], fm["isa_sample"], fm["rank"], fm["rank_params"],
+                )
+            else:
+                self.futures[n] = self.pool.submit(build_table, last, self.work / f"tokenized.{n}", self.work / f"table.{n}", self.width)
         except BrokenProcessPool as exc:  # a worker died earlier (killed for memory, or could not start)
             raise BuildError(
                 f"a suffix-array worker process died ({exc}); the shards written so far are kept: "
@@ -494,12 +519,18 @@ def _tokenize_all(ctx: _Context) -> None:
                          + (f" ({report.total} skipped; first: {report.examples[0]})" if report.examples else ""))
 
 
-def _manifest(state, tok, width, cfg, shard_bytes, seconds, peak, work, skipped) -> Manifest:
+def _manifest(state, tok, width, cfg, shard_bytes, seconds, peak, work, skipped, fm_params=None) -> Manifest:
     shards = []
     for sh in sorted(state["shards"], key=lambda s: s["n"]):
         n = sh["n"]
         table = state["tables"][str(n)]
         files = {role: FileEntry(**f) for role, f in sh["files"].items()}
+        if fm_params is not None:
+            del files["tokenized"]
+            files.update({role: FileEntry(**f) for role, f in table["files"].items()})
+            ptr = max(1, ((max(sh["tokens"] * width, 1) - 1).bit_length() + 7) // 8)
+            shards.append(ShardEntry(tokens=sh["tokens"], docs=sh["docs"], ptr_size=ptr, files=files, fm=table["fm"]))
+            continue
         files["table"] = FileEntry(name=f"table.{n}", bytes=table["bytes"], sha256=table["sha256"])
         shards.append(ShardEntry(tokens=sh["tokens"], docs=sh["docs"], ptr_size=table["ptr_size"], files=files))
     extra = {}
@@ -523,7 +554,32 @@ def _manifest(state, tok, width, cfg, shard_bytes, seconds, peak, work, skipped)
         build=build_info,
         extra_files=extra,
         anygram_version=__version__,
+        **({} if fm_params is None else {"kind": "fm", "fm": fm_params, "format_version": FM_FORMAT_VERSION}),
     )
+
+
+def _fm_params(kind: str, sa_sample: int | None, isa_sample: int | None, rank: str | None, rank_params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Validated FM build parameters (None for the suffix-array kind)."""
+    if kind not in ("sa", "fm"):
+        raise BuildError(f"kind must be 'sa' or 'fm', not {kind!r}")
+    if kind == "sa":
+        if any(v is not None for v in (sa_sample, isa_sample, rank, rank_params)):
+            raise BuildError("sa_sample, isa_sample, rank and rank_params apply to kind='fm' only")
+        return None
+    from ..fm.build import DEFAULT_ISA_SAMPLE, DEFAULT_RANK, DEFAULT_SA_SAMPLE, check_rank_name
+
+    out: dict[str, Any] = {}
+    for name, v, d in (("sa_sample", sa_sample, DEFAULT_SA_SAMPLE), ("isa_sample", isa_sample, DEFAULT_ISA_SAMPLE)):
+        v = d if v is None else v
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 1 << 20:
+            raise BuildError(f"{name} must be an integer in [1, 1048576], not {v!r}")
+        out[name] = v
+    out["rank"] = rank or DEFAULT_RANK
+    check_rank_name(out["rank"])  # without importing it (numba would weigh on the build's memory)
+    if rank_params is not None and not isinstance(rank_params, dict):
+        raise BuildError("rank_params must be a dict")
+    out["rank_params"] = dict(rank_params or {})
+    return out
 
 
 def _load_state(work: Path, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -541,9 +597,12 @@ def _load_state(work: Path, params: dict[str, Any]) -> dict[str, Any] | None:
     if state.get("params") != params:
         log.warning("%s holds a build with other parameters or inputs: starting over", work)
         return None
+    fm = state["params"].get("fm") is not None
     for sh in state["shards"]:
-        for f in sh["files"].values():
+        for role, f in sh["files"].items():
             p = work / f["name"]
+            if fm and role == "tokenized" and str(sh["n"]) in state["tables"] and not p.exists():
+                continue  # dropped once every FM shard was built
             if not p.is_file() or p.stat().st_size != f["bytes"]:
                 log.warning("%s is missing or resized: starting over", p)
                 return None
@@ -554,8 +613,8 @@ def _load_state(work: Path, params: dict[str, Any]) -> dict[str, Any] | None:
         if f.name.endswith(".tmp") or (suffix.isdigit() and int(suffix) not in known):
             f.unlink()
     for n, table in list(state["tables"].items()):
-        p = work / f"table.{n}"
-        if not p.is_file() or p.stat().st_size != table["bytes"]:
+        outs = [(work / f["name"], f["bytes"]) for f in table["files"].values()] if fm else [(work / f"table.{n}", table["bytes"])]
+        if any(not p.is_file() or p.stat().st_size != size for p, size in outs):
             del state["tables"][n]
     return state
 

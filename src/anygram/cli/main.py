@@ -151,6 +151,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         exclude=args.exclude or (),
         overwrite=args.overwrite,
         progress=progress,
+        kind=args.kind,
+        sa_sample=args.sa_sample,
+        isa_sample=args.isa_sample,
+        rank=args.rank,
     )
     if args.json:
         _emit_json(summary)
@@ -496,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true", help="fail on the first bad record instead of skipping it")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--kind", choices=("sa", "fm"), default="sa", help="sa: suffix arrays (default); fm: compact FM-index (docs/fm.md)")
+    p.add_argument("--sa-sample", type=int, default=None, metavar="N", help="--kind fm: keep every N-th suffix-array entry (default 64; locate cost ~N steps)")
+    p.add_argument("--isa-sample", type=int, default=None, metavar="M", help="--kind fm: inverse suffix-array sample rate (default 128; document reads start within M steps)")
+    p.add_argument("--rank", default=None, metavar="NAME", help="--kind fm: rank structure over the BWT (module anygram.fm.rank_NAME)")
 
     p = add("info", cmd_info, [common])
     p.add_argument("index", metavar="IDX", help="index directory (several: comma-separated)")

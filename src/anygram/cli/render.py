@@ -232,6 +232,7 @@ def render_info(info: Any) -> str:
     pairs = [
         ("index", ", ".join(info.path)),
         ("format", f"{info.format} v{info.format_version}"),
+        ("kind", _kind_desc(info)),
         ("tokenizer", tok_desc),
         ("token width", f"{info.token_width} byte{'s' if info.token_width > 1 else ''}"),
         ("eos token id", info.eos_token_id),
@@ -250,8 +251,21 @@ def render_info(info: Any) -> str:
             [str(i), sh.path, fmt_int(sh.tokens), fmt_int(sh.docs), fmt_bytes(sh.ds_bytes), fmt_bytes(sh.sa_bytes), str(sh.ptr_size)]
             for i, sh in enumerate(info.shards)
         ]
-        out += "\n\n" + table(rows, headers=["shard", "path", "tokens", "docs", "tokens size", "table size", "ptr"], align="rlrrrrr")
+        heads = ["shard", "path", "tokens", "docs", "tokens size", "table size", "ptr"]
+        if getattr(info, "kind", "sa") == "fm":
+            heads[4:6] = ["text size", "FM size"]
+        out += "\n\n" + table(rows, headers=heads, align="rlrrrrr")
     return out
+
+
+def _kind_desc(info: Any) -> str:
+    if getattr(info, "kind", "sa") != "fm":
+        return "sa (suffix arrays)"
+    fm = info.fm or {}
+    text = sum(sh.ds_bytes for sh in info.shards)
+    ratio = f", {info.index_bytes / text:.3f}x the token bytes" if text else ""
+    return (f"fm (FM-index, rank {fm.get('rank')}, SA sample {fm.get('sa_sample')}, ISA sample {fm.get('isa_sample')}; "
+            f"rank {fmt_bytes(fm.get('rank_bytes', 0))}, samples {fmt_bytes(fm.get('sample_bytes', 0))}{ratio})")
 
 
 def highlight(before: str, match: str, after: str, color: bool) -> str:

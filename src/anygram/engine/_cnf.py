@@ -109,35 +109,7 @@ def cnf_shard(ds, sa, k, w, max_diff_tokens, segs, clause_offs):
         ptrs = np.empty(m, dtype=np.int64)
         _gather(sa, k, ds_size, segs, clause_offs[c], clause_offs[c + 1], ptrs)
         ptrs.sort()
-        j = 0
-        for i in range(n):
-            l = ls[i]
-            r = rs[i]
-            lo = _first_ge(ptrs, m, r) - 1  # last pointer < r
-            hi = _first_ge(ptrs, m, l)  # first pointer >= l
-            new_l = l
-            new_r = r
-            ok_l = False
-            ok_r = False
-            if lo >= 0:
-                new_l = min(new_l, ptrs[lo])
-                ok_l = new_l + D >= l
-            if hi < m:
-                new_r = max(new_r, ptrs[hi])
-                ok_r = new_r <= r + D
-            if ok_l and ok_r:
-                ls[j] = new_l
-                rs[j] = new_r
-                j += 1
-            elif ok_l:
-                ls[j] = new_l
-                rs[j] = r
-                j += 1
-            elif ok_r:
-                ls[j] = l
-                rs[j] = new_r
-                j += 1
-        n = j
+        n = merge_clause(ls, rs, n, ptrs, D)
     j = 0
     for i in range(n):
         if not crosses_separator(ds, ls[i], rs[i], w):
@@ -145,6 +117,41 @@ def cnf_shard(ds, sa, k, w, max_diff_tokens, segs, clause_offs):
             rs[j] = rs[i]
             j += 1
     return ls[:j], rs[:j]
+
+
+@kernel(cache=True, nogil=True)
+def merge_clause(ls, rs, n, ptrs, D):
+    """One clause of step 2: ranges ``(ls[:n], rs[:n])`` against the clause's sorted pointers; returns the new ``n``."""
+    m = ptrs.shape[0]
+    j = 0
+    for i in range(n):
+        l = ls[i]
+        r = rs[i]
+        lo = _first_ge(ptrs, m, r) - 1  # last pointer < r
+        hi = _first_ge(ptrs, m, l)  # first pointer >= l
+        new_l = l
+        new_r = r
+        ok_l = False
+        ok_r = False
+        if lo >= 0:
+            new_l = min(new_l, ptrs[lo])
+            ok_l = new_l + D >= l
+        if hi < m:
+            new_r = max(new_r, ptrs[hi])
+            ok_r = new_r <= r + D
+        if ok_l and ok_r:
+            ls[j] = new_l
+            rs[j] = new_r
+            j += 1
+        elif ok_l:
+            ls[j] = new_l
+            rs[j] = r
+            j += 1
+        elif ok_r:
+            ls[j] = l
+            rs[j] = new_r
+            j += 1
+    return j
 
 
 # ----------------------------------------------------------------------------- subsampling

@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import FORMAT_NAME, FORMAT_VERSION, MANIFEST_NAME
+from ..config import (
+    FM_FORMAT_VERSION,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FORMAT_VERSION_MAX,
+    INDEX_KINDS,
+    MANIFEST_NAME,
+)
 from ..errors import CorruptIndexError, IndexFormatError
 
 #: files of one shard, by role, and their name pattern
@@ -46,6 +53,10 @@ SHARD_FILES = {
 }
 #: roles every shard must list
 REQUIRED_ROLES = ("tokenized", "table", "offset")
+#: FM-index shards (kind "fm"): document files as above, the FM arrays, and ``rank_*`` files
+#: written by the rank structure (see :mod:`anygram.fm.build`)
+FM_ROLES = ("offset", "metadata", "metaoff", "fm_sa", "fm_isa", "fm_alpha", "fm_c")
+FM_REQUIRED_ROLES = ("offset", "fm_sa", "fm_isa", "fm_alpha", "fm_c")
 #: files whose checksum is verified on every open (verify="auto") when smaller than this (bytes)
 SMALL_FILE_LIMIT = 4 << 20
 #: a manifest larger than this is not one anygram wrote (protects json.loads from huge files)
@@ -112,34 +123,46 @@ class ShardEntry:
     docs: int
     ptr_size: int
     files: dict[str, FileEntry]
+    #: FM shards: {"n", "sigma", "sa_sample", "isa_sample", "sample_bits", "rank": {...}}
+    fm: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d = {
             "tokens": self.tokens,
             "docs": self.docs,
             "ptr_size": self.ptr_size,
             "files": {role: f.to_json() for role, f in self.files.items()},
         }
+        if self.fm is not None:
+            d["fm"] = self.fm
+        return d
 
     @classmethod
-    def from_json(cls, d: Any, where: str = "shard") -> ShardEntry:
+    def from_json(cls, d: Any, where: str = "shard", kind: str = "sa") -> ShardEntry:
         if not isinstance(d, dict):
             raise _Bad(f"{where} must be a JSON object, not {type(d).__name__}")
         files = _obj(d, "files", where)
         entries = {}
         for role, f in files.items():
-            if role not in SHARD_FILES:
-                raise _Bad(f"{where}: unknown file role {role!r} (expected {', '.join(SHARD_FILES)})")
+            known = (role in FM_ROLES or role.startswith("rank_")) if kind == "fm" else role in SHARD_FILES
+            if not known or not isinstance(role, str):
+                expected = ", ".join(FM_ROLES) + ", rank_*" if kind == "fm" else ", ".join(SHARD_FILES)
+                raise _Bad(f"{where}: unknown file role {role!r} (expected {expected})")
             entries[role] = FileEntry.from_json(f, f"{where} file {role!r}")
+        fm = _obj(d, "fm", where) if kind == "fm" else None
         return cls(
             tokens=_int(d, "tokens", where),
             docs=_int(d, "docs", where),
             ptr_size=_int(d, "ptr_size", where, 1, 8),
             files=entries,
+            fm=fm,
         )
 
     def check(self, token_width: int, where: str) -> None:
         """Sizes recorded for this shard agree with each other (no file access)."""
+        if self.fm is not None:
+            self._check_fm(token_width, where)
+            return
         missing = [r for r in REQUIRED_ROLES if r not in self.files]
         if missing:
             raise _Bad(f"{where}: lists no {', '.join(missing)} file")
@@ -162,6 +185,47 @@ class ShardEntry:
         if self.ptr_size < 8 and ds_size > (1 << (8 * self.ptr_size)):
             raise _Bad(f"{where}: ptr_size {self.ptr_size} cannot address {ds_size} bytes of tokens")
 
+    def _check_fm(self, token_width: int, where: str) -> None:
+        from ..fm.packed import bits_for, words_for
+
+        fm = self.fm or {}
+        missing = [r for r in FM_REQUIRED_ROLES if r not in self.files]
+        if missing:
+            raise _Bad(f"{where}: lists no {', '.join(missing)} file")
+        if ("metadata" in self.files) != ("metaoff" in self.files):
+            raise _Bad(f"{where}: lists only one of the metadata and metaoff files")
+        if self.tokens < 1 or self.docs < 1 or self.docs > self.tokens:
+            raise _Bad(f"{where}: {self.docs} documents for {self.tokens} tokens (an FM shard holds at least one document)")
+        n = _int(fm, "n", f"{where} fm", 1)
+        if n != self.tokens:
+            raise _Bad(f"{where}: fm.n = {n} but the shard has {self.tokens} tokens")
+        sigma = _int(fm, "sigma", f"{where} fm", 2, (1 << (8 * token_width)) + 1)
+        sa_s = _int(fm, "sa_sample", f"{where} fm", 1, 1 << 30)
+        isa_s = _int(fm, "isa_sample", f"{where} fm", 1, 1 << 30)
+        bits = _int(fm, "sample_bits", f"{where} fm", 1, 64)
+        if bits != bits_for(n):
+            raise _Bad(f"{where}: fm.sample_bits = {bits}, expected {bits_for(n)} for {n} tokens")
+        rank = _obj(fm, "rank", f"{where} fm")
+        if not isinstance(rank.get("name"), str) or not isinstance(rank.get("files"), dict):
+            raise _Bad(f"{where}: fm.rank needs a 'name' and 'files'")
+        for key, f in rank["files"].items():
+            entry = self.files.get(f"rank_{key}")
+            if entry is None or not isinstance(f, dict) or f.get("name") != entry.name:
+                raise _Bad(f"{where}: rank file {key!r} is not listed as file role 'rank_{key}'")
+        expect = {
+            "offset": self.docs * 8,
+            "metaoff": self.docs * 8,
+            "fm_alpha": (sigma - 1) * token_width,
+            "fm_c": (sigma + 1) * 8,
+            "fm_sa": words_for(-(-(n + 1) // sa_s), bits) * 8,
+            "fm_isa": words_for(n // isa_s + 1, bits) * 8,
+        }
+        for role, size in expect.items():
+            f = self.files.get(role)
+            if f is not None and f.bytes != size:
+                raise _Bad(f"{where}: file {f.name} is recorded as {f.bytes} bytes, expected {size} "
+                           f"({self.tokens} tokens, {self.docs} docs, sigma {sigma}, samples {sa_s}/{isa_s})")
+
 
 @dataclass
 class Manifest:
@@ -174,6 +238,10 @@ class Manifest:
     anygram_version: str = ""
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
+    #: "sa" (suffix array, infini-gram layout) or "fm" (FM-index, see anygram.fm)
+    kind: str = "sa"
+    #: FM indexes: build parameters {"sa_sample", "isa_sample", "rank", "rank_params"}
+    fm: dict[str, Any] | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -188,9 +256,11 @@ class Manifest:
         return [f for s in self.shards for f in s.files.values()] + list(self.extra_files.values())
 
     def to_json(self) -> dict[str, Any]:
+        kind = {} if self.kind == "sa" else {"kind": self.kind, "fm": self.fm or {}}
         return {
             "format": self.format,
             "format_version": self.format_version,
+            **kind,
             "anygram_version": self.anygram_version,
             "tokenizer": self.tokenizer,
             "token_width": self.token_width,
@@ -212,19 +282,26 @@ class Manifest:
         version = d.get("format_version")
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise CorruptIndexError(f"{where}: 'format_version' must be a positive integer, not {version!r}")
-        if version > FORMAT_VERSION:
+        if version > FORMAT_VERSION_MAX:
             raise IndexFormatError(
                 f"{where}: index format version {version} was written by a newer anygram; this anygram "
-                f"reads versions 1..{FORMAT_VERSION}: upgrade anygram (pip install -U anygram)"
+                f"reads versions 1..{FORMAT_VERSION_MAX}: upgrade anygram (pip install -U anygram)"
             )
+        kind = d.get("kind", "sa")
+        if not isinstance(kind, str):
+            raise CorruptIndexError(f"{where}: 'kind' must be a string, not {kind!r}")
+        if kind not in INDEX_KINDS:
+            raise IndexFormatError(f"{where}: index kind {kind!r} is unknown to this anygram (knows {', '.join(INDEX_KINDS)}): upgrade anygram")
+        if kind == "fm" and version < FM_FORMAT_VERSION:
+            raise CorruptIndexError(f"{where}: an FM index needs format_version >= {FM_FORMAT_VERSION}, not {version}")
         try:
-            m = cls._parse(d, version)
+            m = cls._parse(d, version, kind)
         except _Bad as exc:
             raise CorruptIndexError(f"{where}: malformed manifest: {exc}") from None
         return m
 
     @classmethod
-    def _parse(cls, d: dict[str, Any], version: int) -> Manifest:
+    def _parse(cls, d: dict[str, Any], version: int, kind: str = "sa") -> Manifest:
         tokenizer = _obj(d, "tokenizer", "manifest")
         if not isinstance(tokenizer.get("kind"), str):
             raise _Bad("manifest: 'tokenizer' has no string 'kind'")
@@ -235,7 +312,7 @@ class Manifest:
         shards_raw = d.get("shards")
         if not isinstance(shards_raw, list) or not shards_raw:
             raise _Bad("manifest: 'shards' must be a non-empty JSON array")
-        shards = [ShardEntry.from_json(s, f"shard {i}") for i, s in enumerate(shards_raw)]
+        shards = [ShardEntry.from_json(s, f"shard {i}", kind) for i, s in enumerate(shards_raw)]
         for i, s in enumerate(shards):
             s.check(width, f"shard {i}")
         extra = {k: FileEntry.from_json(f, f"extra file {k!r}") for k, f in _obj(d, "extra_files", "manifest", optional=True).items()}
@@ -251,6 +328,8 @@ class Manifest:
             extra_files=extra,
             anygram_version=version_str,
             format_version=version,
+            kind=kind,
+            fm=_obj(d, "fm", "manifest") if kind == "fm" else None,
         )
         for key, value in (("total_tokens", m.total_tokens), ("total_docs", m.total_docs)):
             if key in d and _int(d, key, "manifest") != value:

@@ -47,6 +47,9 @@ class OpenedIndex:
     format_version: int
     index_bytes: int
     build: dict[str, Any] = field(default_factory=dict)
+    #: "sa" (suffix arrays) or "fm" (FM-index shards, :class:`anygram.fm.shard.FMShard`)
+    kind: str = "sa"
+    fm: dict[str, Any] | None = None
 
 
 def open_index_dirs(
@@ -64,6 +67,8 @@ def open_index_dirs(
     parts = [_open_one(p, verify, eos_token_id, token_width, tokenizer) for p in paths]
     first = parts[0]
     for other in parts[1:]:
+        if other.kind != first.kind:
+            raise IndexFormatError(f"{other.paths[0]} is a {other.kind!r} index and {first.paths[0]} a {first.kind!r} one: they cannot be queried as one index")
         if other.token_width != first.token_width or other.tokenizer_spec != first.tokenizer_spec:
             raise IndexFormatError(
                 f"{other.paths[0]} and {first.paths[0]} use different tokenizers or token widths; "
@@ -82,6 +87,8 @@ def open_index_dirs(
         format_version=first.format_version,
         index_bytes=sum(o.index_bytes for o in parts),
         build=first.build,
+        kind=first.kind,
+        fm=first.fm,
     )
 
 
@@ -158,9 +165,14 @@ def _open_anygram(path: Path, verify: str, eos: int | None) -> OpenedIndex:
         raise CorruptIndexError(
             f"{path}: the tokenizer needs {tok.token_width}-byte tokens but the manifest says token_width {m.token_width}"
         )
-    shards = []
+    shards: list[Any] = []
     for i, s in enumerate(m.shards):
         f = s.files
+        if m.kind == "fm":
+            from ..fm.shard import open_fm_shard
+
+            shards.append(open_fm_shard(f"{path.name}/{i}", path, s, m.token_width, verify=verify))
+            continue
         shards.append(
             open_shard(
                 f"{path.name}/{i}",
@@ -187,6 +199,8 @@ def _open_anygram(path: Path, verify: str, eos: int | None) -> OpenedIndex:
         format_version=m.format_version,
         index_bytes=total + (path / MANIFEST_NAME).stat().st_size,
         build=m.build,
+        kind=m.kind,
+        fm=m.fm,
     )
 
 
