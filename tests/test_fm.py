@@ -301,3 +301,45 @@ def test_cli_index_fm_info_and_queries(tmp_path: Path) -> None:
     p = _cli("doc", str(out), "--ix", "3", "--json")
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["text"] == "document 3: the quick brown fox over the lazy dog"
+
+
+# --------------------------------------------------------------- build steps (small step sizes)
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(max_size=300), width=st.sampled_from([1, 2, 4]), step=st.sampled_from([1, 2, 3, 8]))
+def test_reverse_and_alphabet_in_steps(data: bytes, width: int, step: int) -> None:
+    from anygram.fm import build as fb
+
+    data = data[: len(data) // width * width]
+    old = fb.SMALL_STEP
+    fb.SMALL_STEP = step
+    try:
+        a = np.frombuffer(data, dtype=np.uint8).copy()
+        fb._reverse_in_place(a)
+        assert a.tobytes() == data[::-1]
+        vals, cnts = fb._alphabet(a, width)
+        ref = Counter(int.from_bytes(data[i : i + width], "little") for i in range(0, len(data), width))
+        assert dict(zip(vals.tolist(), cnts.tolist())) == dict(ref)
+    finally:
+        fb.SMALL_STEP = old
+
+
+def test_fm_build_with_tiny_steps_equals_suffix_array(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many reversal, alphabet and BWT steps (growing steps, ISA pairs) give the same answers."""
+    from anygram.fm import build as fb
+
+    monkeypatch.setattr(fb, "SMALL_STEP", 64)
+    monkeypatch.setattr(fb, "BWT_STEP", 7)
+    rng = np.random.default_rng(5)
+    texts = ["".join(rng.choice(list("abcé\n "), size=int(rng.integers(0, 400)))) for _ in range(60)]
+    spec = CorpusSpec(docs=None, texts=texts, width=1, shard_tokens=3000, eos=None)
+    sa, fm, _ = build_pair(spec, tmp_path, 3, 5)
+    for q in ["a", "ab", "é", "c\n", "ba ", "aaa", "zz"]:
+        assert fm.count(q).count == sa.count(q).count, q
+        assert fm.ntd(q).to_dict() == sa.ntd(q).to_dict(), q
+        f, g = fm.find(q), sa.find(q)
+        qb = q.encode()
+        for s in range(fm.num_shards):
+            got = sorted(fm._positions(s, *f.segment_by_shard[s], len(qb)).tolist())
+            assert got == sa_positions(sa, s, *g.segment_by_shard[s]), (q, s)
+    for d in range(0, sa.total_docs, 3):  # documents are read back through the ISA samples
+        assert fm.get_doc_by_ix(d, max_disp_len=50).to_dict() == sa.get_doc_by_ix(d, max_disp_len=50).to_dict(), d

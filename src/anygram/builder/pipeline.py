@@ -254,7 +254,7 @@ def build(
     ctx = _Context(
         tok=tok, width=width, cfg=cfg, files=files, ids_field=ids_field, work=work, state=state,
         shard_bytes=shard_bytes, hard_cap=max(cap, shard_bytes), report=report, estimate=estimate,
-        pool=_Pool(nworkers),
+        pool=_Pool(nworkers, fresh=fm_params is not None),
     )
 
     with PeakRSS() as rss:
@@ -655,15 +655,20 @@ class _Pool:
     Otherwise ``workers - 1`` sorting processes run beside the main (tokenizing) process.
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, fresh: bool = False) -> None:
         self.workers = workers
+        #: one process per job: an FM job imports numba and builds its rank structure after the
+        #: sort, and a worker that kept that memory would add it to the next shard's sort peak
+        self.fresh = fresh
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, fn: Any, last: bool, *args: Any) -> Future[Any]:
         if self.workers == 1 or (self._pool is None and last):
             return _run_inline(fn, *args)
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=max(1, self.workers - 1), mp_context=get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                max_workers=max(1, self.workers - 1), mp_context=get_context("spawn"), max_tasks_per_child=1 if self.fresh else None
+            )
         return self._pool.submit(fn, *args)
 
     def shutdown(self, cancel: bool) -> None:

@@ -42,8 +42,8 @@ from ..errors import BuildError
 DEFAULT_RANK = "fbb"
 DEFAULT_SA_SAMPLE = 64
 DEFAULT_ISA_SAMPLE = 128
-#: tokens per build step (bounds temporary memory beside the text and the suffix array)
-STEP = 1 << 22
+#: bytes per step of the reversal and the alphabet count (bounds temporaries before the sort)
+SMALL_STEP = 1 << 20
 #: suffix-array entries per BWT step (~8 int64 temporaries of this size beside the suffix array)
 BWT_STEP = 1 << 17
 
@@ -104,24 +104,56 @@ def rank_prefix(n: int) -> str:
     return f"fm_rank.{n}."
 
 
-def _alphabet(toks: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct token ids and their counts (streamed)."""
+def _alphabet(rb: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct token ids of the big-endian token bytes ``rb`` and their counts (in steps)."""
+    toks = rb.view(np.dtype(f">u{width}"))
     n = toks.shape[0]
     if width <= 2:
         cnt = np.zeros(1 << (8 * width), dtype=np.int64)
-        for a in range(0, n, STEP):
-            cnt += np.bincount(np.asarray(toks[a : a + STEP]), minlength=cnt.shape[0])
+        for a in range(0, n, SMALL_STEP):
+            cnt += np.bincount(toks[a : a + SMALL_STEP], minlength=cnt.shape[0])
         vals = np.nonzero(cnt)[0]
         return vals.astype(np.int64), cnt[vals]
     vals = np.zeros(0, dtype=np.int64)
     cnts = np.zeros(0, dtype=np.int64)
-    for a in range(0, n, STEP):
-        v, c = np.unique(np.asarray(toks[a : a + STEP]), return_counts=True)
+    for a in range(0, n, SMALL_STEP):
+        v, c = np.unique(toks[a : a + SMALL_STEP], return_counts=True)
         allv = np.concatenate([vals, v.astype(np.int64)])
         allc = np.concatenate([cnts, c.astype(np.int64)])
         vals, inv = np.unique(allv, return_inverse=True)
         cnts = np.bincount(inv, weights=allc).astype(np.int64)
     return vals, cnts
+
+
+def _reverse_in_place(a: np.ndarray) -> None:
+    """Reverse the bytes of ``a`` with a ``SMALL_STEP``-byte buffer (no copy of ``a``)."""
+    buf = np.empty(SMALL_STEP, dtype=a.dtype)
+    i, j = 0, a.shape[0]
+    while j - i >= 2 * SMALL_STEP:
+        lo, hi = a[i : i + SMALL_STEP], a[j - SMALL_STEP : j]
+        buf[:] = lo[::-1]
+        lo[:] = hi[::-1]
+        hi[:] = buf
+        i += SMALL_STEP
+        j -= SMALL_STEP
+    mid = a[i:j]
+    mid[:] = mid[::-1].copy()
+
+
+def _trim_heap() -> None:
+    """Return freed heap memory to the OS before the sort (glibc's ``malloc_trim``; else a no-op).
+
+    glibc keeps up to tens of MiB of freed small allocations (the steps above) in the heap; they
+    would count in the sort's peak.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
 def _bwt_chunk(sa: np.ndarray, rb: np.ndarray, w: int, lut: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -170,8 +202,13 @@ def build_fm(
     check_rank_name(rank)
     n = ds_size // w
     N = n + 1
-    toks = np.memmap(ds_path, dtype=_DT[w], mode="r")
-    alpha, counts = _alphabet(toks, w)
+    # reversed tokens, big-endian bytes (byte order = token-id order): the file's little-endian
+    # bytes reversed as a whole; the same memory as the suffix-array kind's copy of the text
+    rb = np.fromfile(ds_path, dtype=np.uint8)
+    if rb.shape[0] != ds_size:
+        raise BuildError(f"{ds_path}: read {rb.shape[0]} bytes, expected {ds_size}")
+    _reverse_in_place(rb)
+    alpha, counts = _alphabet(rb, w)
     sigma = int(alpha.shape[0]) + 1
     C = np.zeros(sigma + 1, dtype=np.int64)
     C[1] = 1
@@ -179,15 +216,7 @@ def build_fm(
     lut = np.zeros(1 << (8 * w) if w <= 2 else 1, dtype=np.int64)
     if w <= 2:
         lut[alpha] = np.arange(1, sigma, dtype=np.int64)
-
-    # reversed tokens, big-endian bytes (byte order = token-id order)
-    rb = np.empty(ds_size, dtype=np.uint8)
-    be = np.dtype(f">u{w}")
-    for a in range(0, n, STEP):
-        b = min(n, a + STEP)
-        chunk = np.asarray(toks[a:b])[::-1].astype(be)
-        rb[ds_size - b * w : ds_size - a * w] = chunk.view(np.uint8)
-    del toks
+    _trim_heap()
     sa = pydivsufsort.divsufsort(rb)
     m = sa.shape[0]
     if w > 1:
@@ -195,8 +224,8 @@ def build_fm(
         if m != n:
             raise BuildError(f"{ds_path}: {m} token-aligned suffixes, expected {n}")
         shift = w.bit_length() - 1
-        for a in range(0, n, STEP):
-            sa[a : a + STEP] >>= shift
+        for a in range(0, n, SMALL_STEP):
+            sa[a : a + SMALL_STEP] >>= shift
     sa = sa[:n]
 
     names = shard_file_names(shard)
@@ -204,11 +233,14 @@ def build_fm(
     bwt_tmp = out_dir / f"fm_bwt.{shard}.tmp"
     sa_cnt = -(-N // sa_sample)
     isa_cnt = n // isa_sample + 1
-    sa_samp = np.zeros(sa_cnt, dtype=np.uint32)  # positions < 2**31 (the shard limit)
-    isa_samp = np.zeros(isa_cnt, dtype=np.uint32)
+    sa_samp = np.zeros(sa_cnt, dtype=np.uint32)  # positions < 2**31 (the shard limit); filled in order
     sa_samp[0] = n  # rank 0: the $ suffix
+    # ISA samples arrive in rank order, scattered over positions: kept as (position, rank) pairs
+    # and scattered once the suffix array is gone (random writes into a full-size array would
+    # make all its pages resident at the start, on top of the sort's peak)
+    isa_parts: list[np.ndarray] = []
     if n % isa_sample == 0:
-        isa_samp[n // isa_sample] = 0
+        isa_parts.append(np.array([[n // isa_sample, 0]], dtype=np.uint32))
     with open(bwt_tmp, "wb") as f:
         first = np.zeros(1, dtype=sdt)
         # rank 0 is the $ suffix (j = n): preceded by X[n-1] = T[0]
@@ -217,8 +249,12 @@ def build_fm(
             t0v = (t0v << 8) | int(rb[(n - 1) * w + b])
         first[0] = int(np.searchsorted(alpha, t0v)) + 1
         f.write(first.tobytes())
-        for a in range(0, n, BWT_STEP):
-            chunk = np.asarray(sa[a : a + BWT_STEP]).astype(np.int64)
+        a = 0
+        while a < n:
+            # steps grow with what was consumed: a step's temporaries (~80 bytes per entry) stay
+            # below the suffix-array pages already given back (4 bytes per entry consumed)
+            step = min(BWT_STEP, max(SMALL_STEP >> 6, a >> 5))
+            chunk = np.asarray(sa[a : a + step]).astype(np.int64)
             f.write(_bwt_chunk(chunk, rb, w, lut, alpha).astype(sdt).tobytes())
             # SA samples: ranks r = a + 1 + i with r % sa_sample == 0
             r0 = a + 1
@@ -229,12 +265,18 @@ def build_fm(
                 sa_samp[k0 : k0 + sel.shape[0]] = sel
             # ISA samples: positions j % isa_sample == 0 get rank a + 1 + i
             hit = np.nonzero(chunk % isa_sample == 0)[0]
-            isa_samp[chunk[hit] // isa_sample] = hit + (a + 1)
+            if hit.shape[0]:
+                isa_parts.append(np.stack([chunk[hit] // isa_sample, hit + (a + 1)], axis=1).astype(np.uint32))
             del chunk
-            _release(sa, a + BWT_STEP)
+            a += step
+            _release(sa, a)
         f.flush()
         os.fsync(f.fileno())
     del sa, rb
+    isa_samp = np.zeros(isa_cnt, dtype=np.uint32)
+    for part in isa_parts:
+        isa_samp[part[:, 0]] = part[:, 1]
+    del isa_parts
     from . import packed
 
     rmod = rank_module(rank)
