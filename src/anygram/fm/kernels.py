@@ -23,6 +23,8 @@ Every value read from a sample is range-checked; a bad one raises :class:`FMCorr
 
 from __future__ import annotations
 
+import functools
+
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,35 +40,20 @@ class FMCorrupt(Exception):
     """Raised inside kernels when an FM sample or LF walk is inconsistent (index corrupted)."""
 
 
-_CACHE: dict[str, SimpleNamespace] = {}
-
-
+@functools.cache
 def kernels_for(rmod: Any) -> SimpleNamespace:
     """The compiled kernels for rank module ``rmod`` (built once per module and process)."""
-    key = rmod.__name__
-    ks = _CACHE.get(key)
-    if ks is None:
-        ks = make_kernels(rmod)
-        _CACHE[key] = ks
-    return ks
+    return make_kernels(rmod)
 
 
 def make_kernels(rmod: Any) -> SimpleNamespace:
     """Compile (or load from numba's cache) the FM kernels over the rank module ``rmod``.
 
     Each closure is renamed after the rank module before compilation, so that numba's on-disk
-    cache (keyed by file and qualified name) keeps one entry per rank structure.
+    cache (keyed by file and qualified name) keeps one entry per rank structure; ``kernel`` adds
+    the checksum of the kernel sources (the rank module's included).
     """
-    # numba's cache checks only this file's timestamp, not the rank module the kernels call:
-    # the tag carries a checksum of the rank module's source, so editing it recompiles them
-    import zlib
-
-    try:
-        with open(rmod.__file__, "rb") as f:
-            digest = zlib.crc32(f.read())
-    except (OSError, TypeError, AttributeError):
-        digest = 0
-    tag = f"{getattr(rmod, 'NAME', rmod.__name__.rsplit('_', 1)[-1])}_{digest:08x}"
+    tag = getattr(rmod, "NAME", rmod.__name__.rsplit("_", 1)[-1])
 
     def kernel_(**options: Any):
         def deco(fn):
