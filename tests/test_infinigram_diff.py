@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("infini_gram.engine")
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from infini_gram import cpp_engine
 from infini_gram.engine import InfiniGramEngine
@@ -351,6 +351,9 @@ def _write_files(data: Path, files: list[list[str]]) -> list[list[int]]:
 @settings(max_examples=7, deadline=None)
 @given(files=text_corpora(), shards=st.sampled_from([1, 1, 2]), data=st.data())
 def test_infinigram_built_v4(files: list[list[str]], shards: int, data: st.DataObject) -> None:
+    # infini-gram deals each file's documents round-robin to the shards and its indexer crashes on
+    # an empty shard: with 2 shards, some file needs 2 documents
+    assume(shards == 1 or max(len(f) for f in files) >= 2)
     root = workdir()
     try:
         docs = _write_files(root / "data", files)
