@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import kernel
-from ._multi import extend_all, find_all, longest_prefixes
+from ._multi import find_all, longest_prefix_from, longest_prefixes
 
 
 @kernel(cache=True, nogil=True)
@@ -34,23 +34,7 @@ def longest_prefixes_at(dss, sas, ks, q, ntok, w, want, out_len, out_cnt):
             r = l
         if not want[l]:
             continue
-        if r > l:
-            cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
-        else:
-            cnt = 0
-            for s in range(nsh):
-                cur[s, 0] = 0
-                cur[s, 1] = sas[s].shape[0] // ks[s]
-                cnt += cur[s, 1]
-        while r < ntok:
-            c = extend_all(dss, sas, ks, q, l * w, (r - l + 1) * w, (r - l) * w, cur, nxt)
-            if c == 0:
-                break
-            r += 1
-            cnt = c
-            for s in range(nsh):
-                cur[s, 0] = nxt[s, 0]
-                cur[s, 1] = nxt[s, 1]
+        r, cnt = longest_prefix_from(dss, sas, ks, q, ntok, w, l, r, cur, nxt)
         out_len[l] = r - l
         out_cnt[l] = cnt if r > l else 0
 

@@ -40,6 +40,17 @@ def extend_all(dss, sas, ks, q, qstart, qlen, done, ranges, out):
 
 
 @kernel(cache=True, nogil=True)
+def whole_ranges(sas, ks, out):
+    """Every shard's whole range (that of the empty pattern) into ``out[s]``; returns the total count."""
+    total = 0
+    for s in range(len(sas)):
+        out[s, 0] = 0
+        out[s, 1] = sas[s].shape[0] // ks[s]
+        total += out[s, 1]
+    return total
+
+
+@kernel(cache=True, nogil=True)
 def count_batch(dss, sas, ks, qbuf, qoffs, out):
     """Counts of many patterns ``qbuf[qoffs[i]:qoffs[i+1]]`` (all shards summed) into ``out[i]``."""
     ranges = np.empty((len(dss), 2), dtype=np.int64)
@@ -114,11 +125,7 @@ def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
     nxt = np.empty((nsh, 2), dtype=np.int64)
     # position 0: empty suffix, its range is everything
     L = 0
-    pc = 0
-    for s in range(nsh):
-        cur[s, 0] = 0
-        cur[s, 1] = sas[s].shape[0] // ks[s]
-        pc += cur[s, 1]
+    pc = whole_ranges(sas, ks, cur)
     for i in range(ntok):
         # cur holds the ranges of tokens[i-L:i], pc its count (> 0)
         cc = extend_all(dss, sas, ks, q, (i - L) * w, (L + 1) * w, L * w, cur, nxt)
@@ -138,11 +145,7 @@ def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
             L2 = L
             while True:
                 if L2 == 0:
-                    pc = 0
-                    for s in range(nsh):
-                        cur[s, 0] = 0
-                        cur[s, 1] = sas[s].shape[0] // ks[s]
-                        pc += cur[s, 1]
+                    pc = whole_ranges(sas, ks, cur)
                     break
                 c = find_all(dss, sas, ks, q, (i + 1 - L2) * w, L2 * w, cur)
                 if c > 0:
@@ -150,6 +153,30 @@ def score_pass(dss, sas, ks, q, ntok, w, suffix_lens, prompt_cnts, cont_cnts):
                     break
                 L2 -= 1
             L = L2
+
+
+@kernel(cache=True, nogil=True)
+def longest_prefix_from(dss, sas, ks, q, ntok, w, l, r, cur, nxt):
+    """End and count of the longest prefix of ``tokens[l:]`` that occurs, given that ``tokens[l:r]`` occurs.
+
+    Returns ``(r', count)`` with ``r' >= r``; ``count`` is that of ``tokens[l:r']`` (the total token
+    count when ``r' == l``). ``cur``/``nxt`` are ``(shards, 2)`` scratch ranges. One fresh search,
+    then one one-token refinement per step of the end.
+    """
+    if r > l:
+        cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
+    else:
+        cnt = whole_ranges(sas, ks, cur)
+    while r < ntok:
+        c = extend_all(dss, sas, ks, q, l * w, (r - l + 1) * w, (r - l) * w, cur, nxt)
+        if c == 0:
+            break
+        r += 1
+        cnt = c
+        for s in range(len(dss)):
+            cur[s, 0] = nxt[s, 0]
+            cur[s, 1] = nxt[s, 1]
+    return r, cnt
 
 
 @kernel(cache=True, nogil=True)
@@ -171,24 +198,7 @@ def longest_prefixes(dss, sas, ks, q, ntok, w, out_len, out_cnt, need_counts):
             out_len[l] = ntok - l
             out_cnt[l] = 0
             continue
-        # range of tokens[l:r]
-        if r > l:
-            cnt = find_all(dss, sas, ks, q, l * w, (r - l) * w, cur)
-        else:
-            cnt = 0
-            for s in range(nsh):
-                cur[s, 0] = 0
-                cur[s, 1] = sas[s].shape[0] // ks[s]
-                cnt += cur[s, 1]
-        while r < ntok:
-            c = extend_all(dss, sas, ks, q, l * w, (r - l + 1) * w, (r - l) * w, cur, nxt)
-            if c == 0:
-                break
-            r += 1
-            cnt = c
-            for s in range(nsh):
-                cur[s, 0] = nxt[s, 0]
-                cur[s, 1] = nxt[s, 1]
+        r, cnt = longest_prefix_from(dss, sas, ks, q, ntok, w, l, r, cur, nxt)
         out_len[l] = r - l
         out_cnt[l] = cnt if r > l else 0
 
