@@ -82,15 +82,19 @@ class Index:
     """A read-only, thread-safe view of an index; create it with :func:`anygram.open`."""
 
     def __init__(self, opened: OpenedIndex, defaults: QueryDefaults) -> None:
+        self._bind(opened, defaults)
+        self._dss = tuple(s.ds for s in self.shards)
+        self._sas = tuple(s.sa for s in self.shards)
+        self._ks = np.array([s.ptr_size for s in self.shards], dtype=np.int64)
+
+    def _bind(self, opened: OpenedIndex, defaults: QueryDefaults) -> None:
+        """What every index kind holds (the suffix-array kind adds its kernels' shard tuples)."""
         self._o = opened
         self.defaults = defaults
         self.token_width = opened.token_width
         self.eos_token_id = opened.eos_token_id
         self.tokenizer = opened.tokenizer
         self.shards = opened.shards
-        self._dss = tuple(s.ds for s in self.shards)
-        self._sas = tuple(s.sa for s in self.shards)
-        self._ks = np.array([s.ptr_size for s in self.shards], dtype=np.int64)
         self._doc_base = np.cumsum([0] + [s.doc_cnt for s in self.shards]).astype(np.int64)
         self._pool: ThreadPoolExecutor | None = None
         self._dtype = DTYPE_BY_WIDTH[self.token_width]
@@ -483,6 +487,14 @@ class Index:
         )
 
     # -------------------------------------------------------------- documents
+    def _doc_around(self, s: int, ptr: int, disp_start: int, disp_end: int) -> DocResult:
+        """The document of shard ``s`` holding byte offset ``ptr``, shown from ``disp_start`` to ``disp_end``."""
+        sh = self.shards[s]
+        local = int(np.searchsorted(sh.od, np.uint64(ptr), side="right")) - 1
+        if local < 0:
+            raise CorruptIndexError(f"shard {sh.name}: no document contains offset {ptr}")
+        return self._doc_window(s, local, disp_start, disp_end, ptr)
+
     def _doc_window(self, s: int, local_ix: int, disp_start: int | None, disp_end: int | None, ptr: int | None) -> DocResult:
         sh = self.shards[s]
         w = self.token_width
@@ -527,12 +539,9 @@ class Index:
         if isinstance(ptr, bool) or not isinstance(ptr, (int, np.integer)) or not 0 <= ptr < sh.ds_size or ptr % w:
             raise QueryError(f"ptr must be a multiple of {w} in [0, {sh.ds_size})")
         ptr = int(ptr)
-        local = int(np.searchsorted(sh.od, np.uint64(ptr), side="right")) - 1
-        if local < 0:
-            raise CorruptIndexError(f"shard {sh.name}: no document contains offset {ptr}")
         before = mdl // 2
         after = (mdl + 1) // 2
-        return self._doc_window(s, local, ptr - w * before, ptr + w * after, ptr)
+        return self._doc_around(s, ptr, ptr - w * before, ptr + w * after)
 
     def get_doc_by_rank(self, shard: int, rank: int, max_disp_len: int | None = None) -> DocResult:
         """The document around the suffix at ``rank`` of a shard's suffix array."""

@@ -217,14 +217,7 @@ def _span_occurrences(idx: Index, span_q: np.ndarray, cnt: int, max_docs: int) -
 
 def _span_docs(idx: Index, occ: list[tuple[int, int]], span_bytes: int, context: int) -> list[DocResult]:
     w = idx.token_width
-    docs = []
-    for s, ptr in occ:
-        sh = idx.shards[s]
-        local = int(np.searchsorted(sh.od, np.uint64(ptr), side="right")) - 1
-        if local < 0:
-            raise CorruptIndexError(f"shard {sh.name}: no document contains offset {ptr}")
-        docs.append(idx._doc_window(s, local, ptr - w * context, ptr + span_bytes + w * context, ptr))
-    return docs
+    return [idx._doc_around(s, ptr, ptr - w * context, ptr + span_bytes + w * context) for s, ptr in occ]
 
 
 # ------------------------------------------------------------------ the analysis

@@ -27,7 +27,6 @@ from ..errors import CorruptIndexError, QueryError
 from ..format.open import OpenedIndex
 from ..index import Index, Query
 from ..results import FindResult, IndexInfo, NtdResult, SearchDocsResult, ShardInfo
-from ..tokenizers import DTYPE_BY_WIDTH, separator_id
 from .kernels import FMCorrupt
 from .shard import FMShard
 
@@ -36,16 +35,9 @@ class FMIndex(Index):
     """An :class:`~anygram.Index` over FM shards (see the module docstring for the differences)."""
 
     def __init__(self, opened: OpenedIndex, defaults: QueryDefaults) -> None:
-        self._o = opened
-        self.defaults = defaults
-        self.token_width = opened.token_width
-        self.eos_token_id = opened.eos_token_id
-        self.tokenizer = opened.tokenizer
+        # no shard tuples: FM shards have no token or suffix-array file (analyses test for _dss)
+        self._bind(opened, defaults)
         self.shards: list[FMShard] = opened.shards  # type: ignore[assignment]
-        self._doc_base = np.cumsum([0] + [s.doc_cnt for s in self.shards]).astype(np.int64)
-        self._pool = None
-        self._dtype = DTYPE_BY_WIDTH[self.token_width]
-        self._sep = separator_id(self.token_width)
 
     @property
     def kind(self) -> str:
