@@ -44,6 +44,7 @@ import numpy as np
 
 from ..engine._jit import kernel
 from ..errors import CorruptIndexError
+from .rank_files import map_listed, meta_int, symbol_dtype
 
 NAME = "fbb"
 DEFAULT_BLOCK = 1 << 20
@@ -100,14 +101,6 @@ _BINOM = _binomials()
 _OFFLEN = np.array(
     [int(int(_BINOM[64, c]) - 1).bit_length() if c <= 64 else 0 for c in range(256)], np.int64
 )
-
-
-def symbol_dtype(sigma: int) -> np.dtype:
-    if sigma <= 1 << 8:
-        return np.dtype("<u1")
-    if sigma <= 1 << 16:
-        return np.dtype("<u2")
-    return np.dtype("<u4")
 
 
 # ----------------------------------------------------------------------------- query kernels
@@ -902,36 +895,6 @@ def build(
 # ----------------------------------------------------------------------------- open
 
 
-def _meta_int(meta: dict[str, Any], key: str, lo: int, hi: int) -> int:
-    v = meta.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise CorruptIndexError(
-            f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]"
-        )
-    return v
-
-
-def _map(out_dir: Path, files: dict[str, Any], key: str, dtype: str, count: int) -> np.ndarray:
-    from ..format.shard import map_file
-
-    f = files.get(key)
-    if not isinstance(f, dict) or not isinstance(f.get("name"), str):
-        raise CorruptIndexError(f"rank structure metadata lists no {key!r} file")
-    path = out_dir / f["name"]
-    dt = np.dtype(dtype)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
-    if size != count * dt.itemsize:
-        raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dt.itemsize}")
-    if count:
-        return map_file(path).view(dt)
-    empty = np.zeros(0, dtype=dt)
-    empty.flags.writeable = False  # the same numba type as a read-only map: no extra compilation
-    return empty
-
-
 def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     """Map the files, check their sizes and the block/symbol directories; returns the kernels' tuple."""
     out_dir = Path(out_dir)
@@ -939,24 +902,24 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
         raise CorruptIndexError(
             f"rank structure {meta.get('name') if isinstance(meta, dict) else meta!r} is not {NAME!r}"
         )
-    n = _meta_int(meta, "n", 0, 1 << 48)
-    sigma = _meta_int(meta, "sigma", 1, 1 << 32)
-    block = _meta_int(meta, "block", MIN_BLOCK, MAX_BLOCK)
-    sample = _meta_int(meta, "sample", min(SAMPLES), max(SAMPLES))
+    n = meta_int(meta, "n", 0, 1 << 48)
+    sigma = meta_int(meta, "sigma", 1, 1 << 32)
+    block = meta_int(meta, "block", MIN_BLOCK, MAX_BLOCK)
+    sample = meta_int(meta, "sample", min(SAMPLES), max(SAMPLES))
     try:
         _check_params(block, sample)
     except ValueError as exc:
         raise CorruptIndexError(f"rank structure metadata: {exc}") from None
-    nblocks = _meta_int(meta, "nblocks", 0, 1 << 48)
+    nblocks = meta_int(meta, "nblocks", 0, 1 << 48)
     if nblocks != -(-n // block):
         raise CorruptIndexError(
             f"rank structure metadata: {nblocks} blocks do not cover {n} symbols"
         )
-    ne = _meta_int(meta, "entries", 0, 1 << 48)
-    nn = _meta_int(meta, "nodes", 0, 1 << 48)
-    nw = _meta_int(meta, "words", 0, 1 << 48)
-    no = _meta_int(meta, "offset_words", 0, 1 << 48)
-    u = _meta_int(meta, "symbols", 0, min(sigma, max(n, 0)))
+    ne = meta_int(meta, "entries", 0, 1 << 48)
+    nn = meta_int(meta, "nodes", 0, 1 << 48)
+    nw = meta_int(meta, "words", 0, 1 << 48)
+    no = meta_int(meta, "offset_words", 0, 1 << 48)
+    u = meta_int(meta, "symbols", 0, min(sigma, max(n, 0)))
     sdt = symbol_dtype(sigma).str
     if meta.get("symbol_bytes") != np.dtype(sdt).itemsize:
         raise CorruptIndexError("rank structure metadata: symbol width does not match sigma")
@@ -968,18 +931,18 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
         raise CorruptIndexError(
             "rank structure metadata: word, entry and node counts are inconsistent"
         )
-    rec = _map(out_dir, files, "rec", "<u1", (nw // wps) * (8 + wps))
-    offs = _map(out_dir, files, "offs", "<u8", no)
-    blk = _map(out_dir, files, "blk", "<u8", 4 * (nblocks + 1))
-    lsym = _map(out_dir, files, "lsym", sdt, ne)
-    bcnt = _map(out_dir, files, "bcnt", "<u8", ne)
-    bcode = _map(out_dir, files, "bcode", "<u4", ne)
-    node = _map(out_dir, files, "node", "<u4", 4 * nn)
-    alph = _map(out_dir, files, "alph", sdt, u)
-    sbase = _map(out_dir, files, "sbase", "<u8", u + 1)
-    smblk = _map(out_dir, files, "smblk", "<u4", ne)
-    smcnt = _map(out_dir, files, "smcnt", "<u8", ne)
-    tot = _map(out_dir, files, "tot", "<u8", u)
+    rec = map_listed(out_dir, files, "rec", "<u1", (nw // wps) * (8 + wps))
+    offs = map_listed(out_dir, files, "offs", "<u8", no)
+    blk = map_listed(out_dir, files, "blk", "<u8", 4 * (nblocks + 1))
+    lsym = map_listed(out_dir, files, "lsym", sdt, ne)
+    bcnt = map_listed(out_dir, files, "bcnt", "<u8", ne)
+    bcode = map_listed(out_dir, files, "bcode", "<u4", ne)
+    node = map_listed(out_dir, files, "node", "<u4", 4 * nn)
+    alph = map_listed(out_dir, files, "alph", sdt, u)
+    sbase = map_listed(out_dir, files, "sbase", "<u8", u + 1)
+    smblk = map_listed(out_dir, files, "smblk", "<u4", ne)
+    smcnt = map_listed(out_dir, files, "smcnt", "<u8", ne)
+    tot = map_listed(out_dir, files, "tot", "<u8", u)
     # cheap structural checks over the small directories (O(nblocks + symbols))
     b4 = np.asarray(blk).reshape(-1, 4).astype(np.int64)
     if (

@@ -28,18 +28,12 @@ import numpy as np
 
 from ..engine._jit import kernel
 from ..errors import CorruptIndexError
+from ..format.shard import map_exact
+from .rank_files import meta_int, symbol_dtype
 
 NAME = "plain"
 #: BWT symbols processed per build step (a multiple of every block size used)
 _CHUNK_BLOCKS = 256
-
-
-def symbol_dtype(sigma: int) -> np.dtype:
-    if sigma <= 1 << 8:
-        return np.dtype("<u1")
-    if sigma <= 1 << 16:
-        return np.dtype("<u2")
-    return np.dtype("<u4")
 
 
 def block_size(sigma: int) -> int:
@@ -117,32 +111,13 @@ def build(bwt: np.ndarray, sigma: int, out_dir: Path, prefix: str, **params: Any
     }
 
 
-def _map(path: Path, dtype: np.dtype, count: int) -> np.ndarray:
-    from ..format.shard import map_file
-
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
-    if size != count * dtype.itemsize:
-        raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dtype.itemsize}")
-    return map_file(path).view(dtype) if count else np.zeros(0, dtype=dtype)
-
-
-def _meta_int(meta: dict[str, Any], key: str, lo: int, hi: int) -> int:
-    v = meta.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise CorruptIndexError(f"rank structure metadata: {key!r} = {v!r} is not an integer in [{lo}, {hi}]")
-    return v
-
-
 def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     """Map the files and validate their sizes and the count matrix's shape; returns the kernels' tuple."""
     if meta.get("name") != NAME:
         raise CorruptIndexError(f"rank structure {meta.get('name')!r} is not {NAME!r}")
-    n = _meta_int(meta, "n", 1, 1 << 62)
-    sigma = _meta_int(meta, "sigma", 1, 1 << 32)
-    B = _meta_int(meta, "block", 1, 1 << 40)
+    n = meta_int(meta, "n", 1, 1 << 62)
+    sigma = meta_int(meta, "sigma", 1, 1 << 32)
+    B = meta_int(meta, "block", 1, 1 << 40)
     if B != block_size(sigma):
         raise CorruptIndexError(f"rank structure: block {B} does not match sigma {sigma}")
     sdt = symbol_dtype(sigma)
@@ -152,9 +127,9 @@ def open(out_dir: Path, prefix: str, meta: dict[str, Any]) -> tuple:
     files = meta.get("files")
     if not isinstance(files, dict) or not all(isinstance(files.get(k), dict) for k in ("bwt", "occ")):
         raise CorruptIndexError("rank structure: metadata lists no bwt/occ files")
-    bwt = _map(out_dir / files["bwt"]["name"], sdt, n)
+    bwt = map_exact(out_dir / files["bwt"]["name"], sdt, n)
     rows = n // B + 1
-    occ = _map(out_dir / files["occ"]["name"], odt, rows * sigma).reshape(rows, sigma)
+    occ = map_exact(out_dir / files["occ"]["name"], odt, rows * sigma).reshape(rows, sigma)
     # the last row's counts add up to the symbols before it (a cheap structural check)
     if int(occ[-1].astype(np.int64).sum()) != (rows - 1) * B:
         raise CorruptIndexError(f"{out_dir / files['occ']['name']}: counts do not add up to the block boundaries")

@@ -20,7 +20,7 @@ from ..engine._jit import jit_enabled
 from ..errors import BuildError, CorruptIndexError
 from ..format import shard as _sa_shard
 from ..format.manifest import ShardEntry
-from ..format.shard import _EMPTY, Shard, _check_metaoff, _chunks, _sample, map_file
+from ..format.shard import _EMPTY, Shard, _check_metaoff, _chunks, _sample, map_exact, map_file
 from .build import rank_module, rank_prefix
 from .kernels import P_NN, FMCorrupt, kernels_for
 from .packed import bits_for, words_for
@@ -72,26 +72,10 @@ class FMShard(Shard):
                 raise CorruptIndexError(f"shard {self.name}: {exc} (index corrupted; rebuild it)") from None
         return out
 
-    def doc_span(self, local_doc_ix: int) -> tuple[int, int]:
-        if not 0 <= local_doc_ix < self.doc_cnt:
-            raise CorruptIndexError(f"shard {self.name}: document {local_doc_ix} does not exist")
-        w = self.token_width
-        n = self.ds_size
-        sep = int(self.od[local_doc_ix])
-        end = int(self.od[local_doc_ix + 1]) if local_doc_ix + 1 < self.doc_cnt else n
-        if not (0 <= sep < end <= n) or sep % w or end % w:
-            raise CorruptIndexError(f"shard {self.name}: document {local_doc_ix} has invalid offsets ({sep}, {end}) in its offset file")
-        return sep + w, end
-
-
-def _map(path: Path, dtype: np.dtype, count: int) -> np.ndarray:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
-    if size != count * dtype.itemsize:
-        raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dtype.itemsize}")
-    return map_file(path).view(dtype) if count else np.zeros(0, dtype=dtype)
+    def _is_sep(self, pos: int) -> bool:
+        # no token file to look at: separators are read back through the index on open
+        # (SEP_SAMPLE of them), so doc_span checks only the offsets' order, alignment and range
+        return True
 
 
 def open_fm_shard(name: str, path: Path, entry: ShardEntry, w: int, *, verify: str = "auto") -> FMShard:
@@ -103,10 +87,10 @@ def open_fm_shard(name: str, path: Path, entry: ShardEntry, w: int, *, verify: s
     sigma = int(fm["sigma"])
     sa_s, isa_s, bits = int(fm["sa_sample"]), int(fm["isa_sample"]), int(fm["sample_bits"])
     where = f"shard {name}"
-    C = _map(path / f["fm_c"].name, np.dtype("<i8"), sigma + 1)
-    alpha = _map(path / f["fm_alpha"].name, _DT[w], sigma - 1)
-    saw = _map(path / f["fm_sa"].name, np.dtype("<u8"), words_for(-(-N // sa_s), bits))
-    isaw = _map(path / f["fm_isa"].name, np.dtype("<u8"), words_for(n // isa_s + 1, bits))
+    C = map_exact(path / f["fm_c"].name, np.dtype("<i8"), sigma + 1)
+    alpha = map_exact(path / f["fm_alpha"].name, _DT[w], sigma - 1)
+    saw = map_exact(path / f["fm_sa"].name, np.dtype("<u8"), words_for(-(-N // sa_s), bits))
+    isaw = map_exact(path / f["fm_isa"].name, np.dtype("<u8"), words_for(n // isa_s + 1, bits))
     if bits != bits_for(n):
         raise CorruptIndexError(f"{where}: sample width {bits} bits, expected {bits_for(n)}")
     d = np.diff(C)
@@ -137,12 +121,12 @@ def open_fm_shard(name: str, path: Path, entry: ShardEntry, w: int, *, verify: s
         raise CorruptIndexError(f"{where}: rank structure cannot be opened: {exc}") from None
     par = np.array([n, N, sa_s, isa_s, bits, sep_code, sigma], dtype=np.int64)
     od_path = path / f["offset"].name
-    od = _map(od_path, np.dtype("<u8"), entry.docs)
+    od = map_exact(od_path, np.dtype("<u8"), entry.docs)
     mt = om = None
     paths = {"offset": od_path}
     if "metadata" in f and "metaoff" in f:
         mt = map_file(path / f["metadata"].name)
-        om = _map(path / f["metaoff"].name, np.dtype("<u8"), entry.docs)
+        om = map_exact(path / f["metaoff"].name, np.dtype("<u8"), entry.docs)
         paths["metadata"] = path / f["metadata"].name
         paths["metaoff"] = path / f["metaoff"].name
     fm_bytes = sum(int(x.bytes) for role, x in f.items() if role.startswith(("fm_", "rank_")))

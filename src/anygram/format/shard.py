@@ -57,6 +57,20 @@ def map_file(path: Path) -> np.ndarray:
     return np.frombuffer(mm, dtype=np.uint8)
 
 
+def map_exact(path: Path, dtype: np.dtype, count: int) -> np.ndarray:
+    """Map a file read-only as ``count`` values of ``dtype``; it must hold exactly that many bytes.
+
+    An empty result is read-only too: the same numba type as a map, so no extra compilation.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CorruptIndexError(f"{path}: cannot access: {exc}") from None
+    if size != count * dtype.itemsize:
+        raise CorruptIndexError(f"{path}: {size} bytes, expected {count * dtype.itemsize}")
+    return map_file(path).view(dtype)
+
+
 @dataclass
 class Shard:
     """One shard's arrays. ``ds``/``sa``/``od``/``mt``/``om`` are read-only uint8 / uint64 maps."""
