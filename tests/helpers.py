@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
+import pytest
+
 import anygram
+
+# infini-gram's engine matches index files by substring of the *whole path*; a directory whose
+# path contains one of these words makes it map the wrong files (and crash): see docs/compat.md
+IG_PATH_WORDS = ("tokenized", "table", "offset", "metadata", "metaoff")
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -31,3 +39,12 @@ def build_from_texts(tmp: Path, texts: Sequence[str], shard_tokens: int | None =
     out = tmp / name
     anygram.build(src, out, tokenizer=tokenizer, shard_tokens=shard_tokens, workers=1, overwrite=True)
     return anygram.open(out)
+
+
+def ig_workdir(prefix: str) -> Path:
+    """A fresh temporary directory that infini-gram's engine can use (skips the test if it cannot)."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    if any(w in str(d) for w in IG_PATH_WORDS):  # pragma: no cover - depends on TMPDIR
+        shutil.rmtree(d, ignore_errors=True)
+        pytest.skip(f"temporary directory {d} contains a word infini-gram's engine mistakes for an index file")
+    return d

@@ -175,3 +175,24 @@ def token(draw: st.DrawFn, spec: CorpusSpec) -> int:
     alpha = sorted({t for d in spec.all_docs() for t in d})
     sep = (1 << (8 * spec.width)) - 1
     return draw(st.one_of(st.sampled_from(alpha), st.sampled_from(alpha), st.integers(0, sep - 1)))
+
+
+@st.composite
+def doc_pieces(draw: st.DrawFn, docs: list[list[int]], pool: list[int], pieces: int = 4, piece_len: int = 15, noise: int = 2) -> list[int]:
+    """A model-output-like text: 1 to ``pieces`` pieces of ``docs`` (each at most ``piece_len``
+    tokens), each followed by up to ``noise`` tokens drawn from ``pool``."""
+    out: list[int] = []
+    for _ in range(draw(st.integers(1, pieces))):
+        d = draw(st.sampled_from(docs))
+        a = draw(st.integers(0, len(d)))
+        b = draw(st.integers(a, min(len(d), a + piece_len)))
+        out += d[a:b]
+        out += draw(st.lists(st.sampled_from(pool), max_size=noise))
+    return out
+
+
+def spec_pieces(spec: CorpusSpec, pieces: int = 4, piece_len: int = 15, noise: int = 2) -> st.SearchStrategy[list[int]]:
+    """:func:`doc_pieces` of a corpus's non-empty documents, the noise from its alphabet."""
+    docs = [d for d in spec.all_docs() if d]
+    alpha = sorted({t for d in docs for t in d})
+    return doc_pieces(docs, alpha, pieces, piece_len, noise)

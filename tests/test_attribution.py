@@ -18,22 +18,7 @@ from hypothesis import strategies as st
 from anygram.errors import QueryError
 from helpers import build_from_texts
 from naive_attribution import naive_attribute, naive_longest_prefix_lens, naive_unigram_sum
-from strategies import corpora
-
-
-@st.composite
-def attribution_inputs(draw: st.DrawFn, spec) -> list[int]:
-    """A model-output-like text: pieces of documents glued together, with some tokens changed."""
-    docs = [d for d in spec.all_docs() if d]
-    alpha = sorted({t for d in docs for t in d})
-    out: list[int] = []
-    for _ in range(draw(st.integers(1, 4))):
-        d = draw(st.sampled_from(docs))
-        a = draw(st.integers(0, len(d)))
-        b = draw(st.integers(a, min(len(d), a + 15)))
-        out += d[a:b]
-        out += draw(st.lists(st.sampled_from(alpha), max_size=2))
-    return out
+from strategies import corpora, spec_pieces
 
 
 @settings(max_examples=40, deadline=None)
@@ -41,7 +26,7 @@ def attribution_inputs(draw: st.DrawFn, spec) -> list[int]:
 def test_attribute_matches_naive(spec, data) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         idx, naive = spec.build(Path(tmp))
-        ids = data.draw(attribution_inputs(spec))
+        ids = data.draw(spec_pieces(spec))
         alpha = sorted({t for d in spec.all_docs() for t in d})
         delims = data.draw(st.lists(st.sampled_from(alpha), max_size=2, unique=True))
         enforce_bow = data.draw(st.booleans())
@@ -88,7 +73,7 @@ def _doc_pos(idx, d) -> int:
 def test_bounded_docs_and_filters(spec, data) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         idx, _ = spec.build(Path(tmp))
-        ids = data.draw(attribution_inputs(spec))
+        ids = data.draw(spec_pieces(spec))
         md = data.draw(st.integers(0, 3))
         full = idx.attribute(ids, min_len=1, max_docs=0)
         assert all(s.docs == [] and s.occurrences == [] for s in full.spans)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,24 +26,16 @@ from hypothesis import strategies as st
 from infini_gram import cpp_engine
 
 import anygram
-from helpers import write_jsonl
+from helpers import ig_workdir, write_jsonl
 from naive_attribution import naive_attribute
+from strategies import doc_pieces
 
 pytestmark = pytest.mark.infinigram
-_IG_PATH_WORDS = ("tokenized", "table", "offset", "metadata", "metaoff")
 
 
 class Stats:
     compared = 0
     quirk = 0
-
-
-def workdir() -> Path:
-    d = Path(tempfile.mkdtemp(prefix="anygram-igattr-"))
-    if any(w in str(d) for w in _IG_PATH_WORDS):  # pragma: no cover - depends on TMPDIR
-        shutil.rmtree(d, ignore_errors=True)
-        pytest.skip(f"temporary directory {d} contains a word infini-gram's engine mistakes for an index file")
-    return d
 
 
 def ig_engine(d: Path, width: int, bow_ids: list[int], unigrams: bool):
@@ -81,17 +72,6 @@ def _report():
     print(f"\ninfini-gram attribute diff: {Stats.compared} inputs compared, {Stats.quirk} with quirk 5 (lengths differ)")
 
 
-@st.composite
-def inputs(draw: st.DrawFn, docs: list[list[int]], pool: list[int]) -> list[int]:
-    out: list[int] = []
-    for _ in range(draw(st.integers(1, 4))):
-        d = draw(st.sampled_from(docs))
-        a = draw(st.integers(0, len(d)))
-        out += d[a : draw(st.integers(a, min(len(d), a + 12)))]
-        out += draw(st.lists(st.sampled_from(pool), max_size=2))
-    return out
-
-
 ALPHABETS = ["ab c", "abc. ", "a bé\n", "xyz "]
 
 
@@ -99,7 +79,7 @@ ALPHABETS = ["ab c", "abc. ", "a bé\n", "xyz "]
 @given(alpha=st.sampled_from(ALPHABETS), data=st.data(), shard_tokens=st.sampled_from([None, 20, 60]))
 def test_attribute_u8(alpha: str, data: st.DataObject, shard_tokens: int | None) -> None:
     texts = data.draw(st.lists(st.text(st.sampled_from(alpha), min_size=1, max_size=30), min_size=1, max_size=6))
-    root = workdir()
+    root = ig_workdir("anygram-igattr-")
     try:
         write_jsonl(root / "data" / "d.jsonl", [{"text": t, "n": i} for i, t in enumerate(texts)])
         anygram.build(root / "data", root / "ag", shard_tokens=shard_tokens, workers=1)
@@ -109,7 +89,7 @@ def test_attribute_u8(alpha: str, data: st.DataObject, shard_tokens: int | None)
         bows = [b for b in (32, 10) if b in pool] or pool[:1]
         ig = ig_engine(root / "ag", 1, bows, True)
         for _ in range(4):
-            ids = data.draw(inputs(docs, pool))
+            ids = data.draw(doc_pieces(docs, pool, piece_len=12))
             delims = data.draw(st.lists(st.sampled_from(pool), max_size=2, unique=True))
             compare(ag, ig, ids, delims, data.draw(st.integers(1, 4)), data.draw(st.sampled_from([1, 2, 5, 1000])),
                     data.draw(st.booleans()), bows, True)
@@ -125,7 +105,7 @@ U16 = [0, 1, 255, 256, 0xFF00, 0x00FF, 0xFFFE, 40000]
 def test_attribute_u16(data: st.DataObject, shard_tokens: int | None) -> None:
     alpha = data.draw(st.lists(st.sampled_from(U16), min_size=2, max_size=4, unique=True))
     docs = data.draw(st.lists(st.lists(st.sampled_from(alpha), min_size=1, max_size=25), min_size=1, max_size=6))
-    root = workdir()
+    root = ig_workdir("anygram-igattr-")
     try:
         write_jsonl(root / "data" / "d.jsonl", [{"ids": d} for d in docs])
         anygram.build(root / "data", root / "ag", ids_field="ids", token_width=2, shard_tokens=shard_tokens, workers=1)
@@ -133,7 +113,7 @@ def test_attribute_u16(data: st.DataObject, shard_tokens: int | None) -> None:
         bows = alpha[:1]
         ig = ig_engine(root / "ag", 2, bows, False)
         for _ in range(4):
-            ids = data.draw(inputs(docs, alpha + [3]))
+            ids = data.draw(doc_pieces(docs, alpha + [3], piece_len=12))
             delims = data.draw(st.lists(st.sampled_from(alpha), max_size=1))
             compare(ag, ig, ids, delims, data.draw(st.integers(1, 3)), data.draw(st.sampled_from([1, 3, 1000])),
                     data.draw(st.booleans()), bows, False)

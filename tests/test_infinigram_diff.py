@@ -21,7 +21,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -35,25 +34,14 @@ from infini_gram import cpp_engine
 from infini_gram.engine import InfiniGramEngine
 
 import anygram
-from helpers import write_jsonl
+from helpers import ig_workdir, write_jsonl
 
 pytestmark = pytest.mark.infinigram
 
 U64_MINUS_1 = (1 << 64) - 1
-# infini-gram's engine matches index files by substring of the *whole path*; a directory whose
-# path contains one of these words makes it map the wrong files (and crash): see docs/compat.md
-_IG_PATH_WORDS = ("tokenized", "table", "offset", "metadata", "metaoff")
 
 
 # --------------------------------------------------------------------------- infini-gram wrappers
-def workdir() -> Path:
-    d = Path(tempfile.mkdtemp(prefix="anygram-ig-"))
-    if any(w in str(d) for w in _IG_PATH_WORDS):  # pragma: no cover - depends on TMPDIR
-        shutil.rmtree(d, ignore_errors=True)
-        pytest.skip(f"temporary directory {d} contains a word infini-gram's engine mistakes for an index file")
-    return d
-
-
 def ig_engine(dirs: list[Path] | Path, width: int, eos: int | None = None) -> InfiniGramEngine:
     """infini-gram's engine over index directories, in its v4 mode.
 
@@ -354,7 +342,7 @@ def test_infinigram_built_v4(files: list[list[str]], shards: int, data: st.DataO
     # infini-gram deals each file's documents round-robin to the shards and its indexer crashes on
     # an empty shard: with 2 shards, some file needs 2 documents
     assume(shards == 1 or max(len(f) for f in files) >= 2)
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         docs = _write_files(root / "data", files)
         ig_build(root / "data", root / "ig", shards=shards)
@@ -384,7 +372,7 @@ def check_same_files(root: Path, files: list[list[str]]) -> None:
 @given(files=text_corpora(), nshards=st.sampled_from([1, 2]), data=st.data())
 def test_infinigram_built_v6(files: list[list[str]], nshards: int, data: st.DataObject) -> None:
     """v6 layout: one directory per shard with unsuffixed files; opened directly or via the parent."""
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         all_docs: list[list[int]] = []
         dirs = []
@@ -407,7 +395,7 @@ def test_infinigram_built_v6(files: list[list[str]], nshards: int, data: st.Data
 
 def test_empty_documents_and_file_order() -> None:
     """Two documented build differences: infini-gram keeps empty documents, anygram skips them."""
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         write_jsonl(root / "data" / "a.jsonl", [{"text": "ab"}, {"text": ""}, {"text": "ba"}])
         ig_build(root / "data", root / "ig")
@@ -428,7 +416,7 @@ def test_empty_documents_and_file_order() -> None:
 @settings(max_examples=6, deadline=None)
 @given(files=text_corpora(), shard_tokens=st.sampled_from([None, 16, 40]), data=st.data())
 def test_anygram_built_u8(files: list[list[str]], shard_tokens: int | None, data: st.DataObject) -> None:
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         docs = _write_files(root / "data", files)
         anygram.build(root / "data", root / "ag", workers=1, shard_tokens=shard_tokens)
@@ -457,7 +445,7 @@ def id_corpora(draw: st.DrawFn) -> list[list[int]]:
 @settings(max_examples=8, deadline=None)
 @given(docs=id_corpora(), shard_tokens=st.sampled_from([None, 12, 30]), eos=st.sampled_from([None, 0, 2]), data=st.data())
 def test_anygram_built_u16(docs: list[list[int]], shard_tokens: int | None, eos: int | None, data: st.DataObject) -> None:
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         write_jsonl(root / "data" / "d.jsonl", [{"ids": d, "n": i} for i, d in enumerate(docs)])
         anygram.build(root / "data", root / "ag", ids_field="ids", token_width=2, shard_tokens=shard_tokens, workers=1, eos_token_id=eos)
@@ -472,7 +460,7 @@ def test_anygram_built_u16(docs: list[list[int]], shard_tokens: int | None, eos:
 
 def test_quirks_reported() -> None:
     """The minimal examples of docs/compat.md, asserted against infini-gram 2.6.0 itself."""
-    root = workdir()
+    root = ig_workdir("anygram-ig-")
     try:
         write_jsonl(root / "data" / "a.jsonl", [{"text": "ab"}, {"text": "ba"}])
         ig_build(root / "data", root / "ig")

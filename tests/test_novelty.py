@@ -22,7 +22,7 @@ from anygram.analyses.novelty import (
 )
 from anygram.errors import CorpusError, QueryError
 from helpers import build_from_texts
-from strategies import corpora
+from strategies import corpora, spec_pieces
 
 
 def naive_repeat(ids: list[int]) -> tuple[int, int, int]:
@@ -49,25 +49,12 @@ def naive_agreement(naive, ids: list[int]) -> dict[str, list[int]]:
     return out
 
 
-@st.composite
-def generated(draw: st.DrawFn, spec) -> list[int]:
-    docs = [d for d in spec.all_docs() if d]
-    alpha = sorted({t for d in docs for t in d})
-    out: list[int] = []
-    for _ in range(draw(st.integers(1, 3))):
-        d = draw(st.sampled_from(docs))
-        a = draw(st.integers(0, len(d)))
-        out += d[a : draw(st.integers(a, min(len(d), a + 10)))]
-        out += draw(st.lists(st.sampled_from(alpha), max_size=3))
-    return out
-
-
 @settings(max_examples=15, deadline=None)
 @given(spec=corpora(), data=st.data())
 def test_text_novelty_matches_naive(spec, data) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         idx, naive = spec.build(Path(tmp))
-        ids = data.draw(generated(spec))
+        ids = data.draw(spec_pieces(spec, pieces=3, piece_len=10, noise=3))
         k = data.draw(st.integers(1, 5))
         r = text_novelty(idx, ids, max_n=k)
         lens = [x for x, _ in naive.longest_matches(ids)]
