@@ -171,18 +171,13 @@ def make_kernels(rmod: Any) -> SimpleNamespace:
             r = get(isaw, par[P_BITS], j1 // s)
             if r < 0 or r >= NN:
                 raise FMCorrupt("FM inverse suffix-array sample out of range")
-        for _ in range(j1 - j):
+        skip = j1 - j  # LF steps from the sample to position n - a of X, then b - a tokens out
+        for k in range(skip + b - a):
             c, rr = access(R, r)
             if c <= 0 or c > alpha.shape[0]:
                 raise FMCorrupt("FM LF walk reached the terminator early")
-            r = C[c] + rr
-            if r < 0 or r >= NN:
-                raise FMCorrupt("FM LF step out of range")
-        for k in range(b - a):
-            c, rr = access(R, r)
-            if c <= 0 or c > alpha.shape[0]:
-                raise FMCorrupt("FM LF walk reached the terminator early")
-            out[k] = alpha[c - 1]
+            if k >= skip:
+                out[k - skip] = alpha[c - 1]
             r = C[c] + rr
             if r < 0 or r >= NN:
                 raise FMCorrupt("FM LF step out of range")

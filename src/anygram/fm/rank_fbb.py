@@ -194,18 +194,23 @@ def _rank1b(rec, offs, wps, wbase, obase, p):
     return ones + low, bit
 
 
-@kernel(cache=True, nogil=True)
-def _find_symbol(alph, c):
-    """Index of ``c`` in the ascending ``alph``, or -1."""
-    lo = 0
-    hi = len(alph)
-    # invariant: alph[:lo] < c <= alph[hi:]
+@kernel(cache=True, nogil=True, inline="always")
+def _lower_bound(a, lo, hi, x):
+    """First ``i`` in ``[lo, hi)`` with ``a[i] >= x`` (``hi`` if none); ``a[lo:hi]`` ascending."""
+    # invariant: a[lo0:lo] < x <= a[hi:hi0] (lo0, hi0: the bounds passed in)
     while lo < hi:
         mid = (lo + hi) >> 1
-        if np.int64(alph[mid]) < c:
+        if np.int64(a[mid]) < x:
             lo = mid + 1
         else:
             hi = mid
+    return lo
+
+
+@kernel(cache=True, nogil=True)
+def _find_symbol(alph, c):
+    """Index of ``c`` in the ascending ``alph``, or -1."""
+    lo = _lower_bound(alph, 0, len(alph), c)
     if lo < len(alph) and np.int64(alph[lo]) == c:
         return lo
     return -1
@@ -219,16 +224,7 @@ def _entries(sbase, smblk, u, b):
     e = np.int64(sbase[u + 1]) if u + 1 < len(sbase) else ne
     e = min(e, ne)
     s = min(s, e)
-    lo = s
-    hi = e
-    # invariant: smblk[s:lo] < b <= smblk[hi:e]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if np.int64(smblk[mid]) < b:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo, e
+    return _lower_bound(smblk, s, e, b), e
 
 
 @kernel(cache=True, nogil=True)
@@ -295,15 +291,7 @@ def _block_rank(R, b, code, off):
 def _local_symbol(lsym, e0, e1, c):
     """Index of ``c`` among the block's ascending symbols ``lsym[e0:e1]``, or -1."""
     e1 = min(e1, len(lsym))
-    lo = e0
-    hi = e1
-    # invariant: lsym[e0:lo] < c <= lsym[hi:e1]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if np.int64(lsym[mid]) < c:
-            lo = mid + 1
-        else:
-            hi = mid
+    lo = _lower_bound(lsym, e0, e1, c)
     if lo < e1 and np.int64(lsym[lo]) == c:
         return lo
     return -1
