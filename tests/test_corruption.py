@@ -220,12 +220,18 @@ def test_sizes_mode_never_crashes(cases: list[dict], tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ G3: huge-index mode
-def test_sampled_checks_never_crash(cases: list[dict], tmp_path: Path) -> None:
-    results = _run_worker(tmp_path, cases, "auto", big=True)
+def sampled_results(cases: list[dict], tmp: Path, size_ops: tuple[str, ...]) -> dict[str, dict]:
+    """All cases queried in "big index" mode: no crash, no other exception, size damage caught at open."""
+    results = _run_worker(tmp, cases, "auto", big=True)
     assert len(results) == len(cases)
     assert not _bugs(results), _bugs(results)
-    missed = [c["name"] for c in cases if c["op"] in SIZE_OPS and results[c["name"]]["open"] != "CorruptIndexError"]
+    missed = [c["name"] for c in cases if c["op"] in size_ops and results[c["name"]]["open"] != "CorruptIndexError"]
     assert not missed, f"size damage not detected at open: {missed}"
+    return results
+
+
+def test_sampled_checks_never_crash(cases: list[dict], tmp_path: Path) -> None:
+    results = sampled_results(cases, tmp_path, SIZE_OPS)
     # some damage must get past the sampled open checks and be caught by the kernels' range checks
     at_query = [n for n, r in results.items() if r["open"] is None and "CorruptIndexError" in r["queries"].values()]
     assert at_query, "expected some damage to be caught at query time in sampled mode"
