@@ -106,17 +106,17 @@ def tidy(s):
     return BLANKS.sub('\n\n', s).strip()
 
 
-H_DROP = re.compile(r'<(script|style|head|header|nav|noscript|svg|math)\b.*?</\1\s*>|<!--.*?-->', re.S | re.I)
-H_HEADERLINK = re.compile(r'<a [^>]*class="headerlink"[^>]*>.*?</a>', re.S | re.I)
-H_BLOCK = re.compile(r'<(?:/?(?:p|div|pre|h[1-6]|table|section|article|blockquote|ul|ol|dl|dt|dd|tr|hr|figure)|br)\b[^>]*>', re.I)
-H_LI = re.compile(r'<(?:li|td|th)\b[^>]*>', re.I)
+H_DROP = re.compile(r'<(script|style|head|header|nav|noscript|svg|math)\b.*?</\1\s*>|<!--.*?-->', re.DOTALL | re.IGNORECASE)
+H_HEADERLINK = re.compile(r'<a [^>]*class="headerlink"[^>]*>.*?</a>', re.DOTALL | re.IGNORECASE)
+H_BLOCK = re.compile(r'<(?:/?(?:p|div|pre|h[1-6]|table|section|article|blockquote|ul|ol|dl|dt|dd|tr|hr|figure)|br)\b[^>]*>', re.IGNORECASE)
+H_LI = re.compile(r'<(?:li|td|th)\b[^>]*>', re.IGNORECASE)
 H_TAG = re.compile(r'<[^>]*>')
 # main-content markers of common generators (Sphinx, javadoc, texinfo, mdBook, rustdoc ...)
-H_START = [re.compile(p, re.I) for p in (
+H_START = [re.compile(p, re.IGNORECASE) for p in (
     r'<main\b', r'role="main"', r'itemprop="articleBody"', r'<div class="body"',
     r'<div id="content"', r'<div class="content"', r'<body\b')]
 H_END = re.compile(r'</main>|<footer\b|<div class="(?:sphinxsidebar|footer|related|navfooter|navfooter)"'
-                   r'|<div id="(?:footer|sidebar)"', re.I)
+                   r'|<div id="(?:footer|sidebar)"', re.IGNORECASE)
 
 
 def strip_html(s):
@@ -137,8 +137,8 @@ def strip_html(s):
     return tidy(s)
 
 
-XML_DROP = re.compile(r'<(info|credit|license|revhistory|bookinfo|articleinfo|indexterm|title-abbrev)\b.*?</\1\s*>|<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>', re.S | re.I)
-XML_BLOCK = re.compile(r'</?(?:p|para|title|section|sect\d|page|item|listitem|td|row|screen|programlisting|note|tip|caution|warning|steps|terms|tree|formalpara|simpara|term|refsect\d|example|table|list|code)\b[^>]*>', re.I)
+XML_DROP = re.compile(r'<(info|credit|license|revhistory|bookinfo|articleinfo|indexterm|title-abbrev)\b.*?</\1\s*>|<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>', re.DOTALL | re.IGNORECASE)
+XML_BLOCK = re.compile(r'</?(?:p|para|title|section|sect\d|page|item|listitem|td|row|screen|programlisting|note|tip|caution|warning|steps|terms|tree|formalpara|simpara|term|refsect\d|example|table|list|code)\b[^>]*>', re.IGNORECASE)
 XML_ENT = re.compile(r'&[A-Za-z][\w.-]*;')
 
 
@@ -152,14 +152,14 @@ def strip_xml(s):
     return tidy(s)
 
 
-INFO_NODE = re.compile(r'^\x1f?\s*File: [^\n]*?Node: [^\n]*$', re.M)
+INFO_NODE = re.compile(r'^\x1f?\s*File: [^\n]*?Node: [^\n]*$', re.MULTILINE)
 
 
 def strip_info(s):
     """Info file: drop node header lines, the tag table and indirect tables, menu stars."""
-    s = re.sub(r'\x1f\nTag Table:.*', '', s, flags=re.S)
-    s = re.sub(r'\x1f\nIndirect:.*?\x1f', '\x1f', s, flags=re.S)
-    s = re.sub(r'\x1f\nEnd Tag Table.*', '', s, flags=re.S)
+    s = re.sub(r'\x1f\nTag Table:.*', '', s, flags=re.DOTALL)
+    s = re.sub(r'\x1f\nIndirect:.*?\x1f', '\x1f', s, flags=re.DOTALL)
+    s = re.sub(r'\x1f\nEnd Tag Table.*', '', s, flags=re.DOTALL)
     s = s.replace('\x1f', '')
     s = INFO_NODE.sub('', s)
     return tidy(s)
@@ -197,7 +197,7 @@ def strip_roff(s):
     return tidy(t)
 
 
-POD_CODE = re.compile(r'[BCIFSXZL]<<+\s(.*?)\s>>+|[BCIFSXZL]<([^<>]*)>', re.S)
+POD_CODE = re.compile(r'[BCIFSXZL]<<+\s(.*?)\s>>+|[BCIFSXZL]<([^<>]*)>', re.DOTALL)
 POD_ESC = {'lt': '<', 'gt': '>', 'verbar': '|', 'sol': '/'}
 
 
@@ -223,7 +223,7 @@ def pod_text(s, embedded=False):
     return tidy(t)
 
 
-SVG_TEXT = re.compile(r'<(flowPara|text)\b[^>]*>(.*?)</\1>', re.S)
+SVG_TEXT = re.compile(r'<(flowPara|text)\b[^>]*>(.*?)</\1>', re.DOTALL)
 
 
 def svg_text(s):
@@ -267,15 +267,9 @@ def pdf_text(path):
 # ----------------------------------------------------------------------------- filters
 
 WORD = re.compile(r'[^\W\d_]+')
-EN_WORDS = frozenset('''the of and to that for it as with be not this are by or from an which can
-you if at have but all we they has its their there these when more other only may must should would
-than then into been were what how each such about your our any some no can't don't does do is'''.split())
+EN_WORDS = frozenset(['the', 'of', 'and', 'to', 'that', 'for', 'it', 'as', 'with', 'be', 'not', 'this', 'are', 'by', 'or', 'from', 'an', 'which', 'can', 'you', 'if', 'at', 'have', 'but', 'all', 'we', 'they', 'has', 'its', 'their', 'there', 'these', 'when', 'more', 'other', 'only', 'may', 'must', 'should', 'would', 'than', 'then', 'into', 'been', 'were', 'what', 'how', 'each', 'such', 'about', 'your', 'our', 'any', 'some', 'no', "can't", "don't", 'does', 'do', 'is'])
 # function words of other languages written in Latin script (none is an English word)
-FOREIGN_WORDS = frozenset('''der das und ist nicht mit von zu ein eine auf für sich dem wird werden oder
-auch bei nach wenn kann sind eines einer le la les et est une du pour dans que qui pas sur avec aux
-cette sont être el los las y es del por con para una se como más il di che è per della sono gli
-questo het een van niet zijn voor wordt ook och att som är det för inte på av jest nie się oraz
-também não uma os das ao na em'''.split())
+FOREIGN_WORDS = frozenset(['der', 'das', 'und', 'ist', 'nicht', 'mit', 'von', 'zu', 'ein', 'eine', 'auf', 'für', 'sich', 'dem', 'wird', 'werden', 'oder', 'auch', 'bei', 'nach', 'wenn', 'kann', 'sind', 'eines', 'einer', 'le', 'la', 'les', 'et', 'est', 'une', 'du', 'pour', 'dans', 'que', 'qui', 'pas', 'sur', 'avec', 'aux', 'cette', 'sont', 'être', 'el', 'los', 'las', 'y', 'es', 'del', 'por', 'con', 'para', 'una', 'se', 'como', 'más', 'il', 'di', 'che', 'è', 'per', 'della', 'sono', 'gli', 'questo', 'het', 'een', 'van', 'niet', 'zijn', 'voor', 'wordt', 'ook', 'och', 'att', 'som', 'är', 'det', 'för', 'inte', 'på', 'av', 'jest', 'nie', 'się', 'oraz', 'também', 'não', 'uma', 'os', 'das', 'ao', 'na', 'em'])
 
 
 def is_english(text):
@@ -403,8 +397,7 @@ class Writer:
         os.replace(self.path + '.part', self.path)
         with open(self.tsv, 'w', encoding='utf-8') as f:
             f.write('source\tfamily\tpackage\tdocs\ttext_bytes\tdropped_non_english\tdropped_duplicate\tdropped_short\n')
-            for src, st in self.stats.items():
-                f.write('\t'.join([src] + [str(x) for x in st]) + '\n')
+            f.writelines('\t'.join([src] + [str(x) for x in st]) + '\n' for src, st in self.stats.items())
             f.write(f'TOTAL\t\t\t{self.ndocs}\t{self.nbytes}\t{sum(s[4] for s in self.stats.values())}\t'
                     f'{sum(s[5] for s in self.stats.values())}\t{sum(s[6] for s in self.stats.values())}\n')
         print(f'en_1g: {self.ndocs} docs, {self.nbytes} text bytes, {time.time() - self.t0:.0f}s -> {self.path}',
@@ -489,26 +482,23 @@ def src_sword(module, overlapping=False):
 
 # --- documentation trees -----------------------------------------------------------------
 
-LANG_CODES = ('af am ar ast be bg bn bs ca cs cy da de el eo es et eu fa fi fr ga gl gu he hi hr hu hy id '
-              'is it ja ka kk km kn ko ku lt lv mk ml mr ms my nb ne nl nn no oc pa pl ps pt pt_BR pt-BR '
-              'pt_br pt-br ro ru si sk sl sq sr sv ta te th tr uk ur uz vi zh zh_CN zh-CN zh_cn zh-cn '
-              'zh_TW zh-TW zh_tw zh-tw zh_HK ca@valencia sr@latin en_GB en-GB').split()
+LANG_CODES = ['af', 'am', 'ar', 'ast', 'be', 'bg', 'bn', 'bs', 'ca', 'cs', 'cy', 'da', 'de', 'el', 'eo', 'es', 'et', 'eu', 'fa', 'fi', 'fr', 'ga', 'gl', 'gu', 'he', 'hi', 'hr', 'hu', 'hy', 'id', 'is', 'it', 'ja', 'ka', 'kk', 'km', 'kn', 'ko', 'ku', 'lt', 'lv', 'mk', 'ml', 'mr', 'ms', 'my', 'nb', 'ne', 'nl', 'nn', 'no', 'oc', 'pa', 'pl', 'ps', 'pt', 'pt_BR', 'pt-BR', 'pt_br', 'pt-br', 'ro', 'ru', 'si', 'sk', 'sl', 'sq', 'sr', 'sv', 'ta', 'te', 'th', 'tr', 'uk', 'ur', 'uz', 'vi', 'zh', 'zh_CN', 'zh-CN', 'zh_cn', 'zh-cn', 'zh_TW', 'zh-TW', 'zh_tw', 'zh-tw', 'zh_HK', 'ca@valencia', 'sr@latin', 'en_GB', 'en-GB']
 _LANG_ALT = '|'.join(re.escape(c) for c in sorted(LANG_CODES, key=len, reverse=True))
 NON_EN_PATH = re.compile(r'/(?:%s)(?:/|$)|\.(?:%s)\.(?:html?|pdf|txt|xml|page|xhp)(?:\.gz)?$|'
                          r'/man/(?!man)[^/]+/man' % (_LANG_ALT, _LANG_ALT))
 SKIP_NAMES = re.compile(r'(?:^|/)(?:changelog|copyright|NEWS|ChangeLog|HISTORY|CHANGES|THANKS|AUTHORS|'
                         r'LICEN[CS]E|COPYING|genindex|py-modindex|search\.html|searchindex|objects\.inv)[^/]*$'
-                        r'|/(?:_static|_images|_downloads|_modules|static|images|js|css|fonts|genindex)/', re.I)
+                        r'|/(?:_static|_images|_downloads|_modules|static|images|js|css|fonts|genindex)/', re.IGNORECASE)
 
 KIND_EXT = [
-    ('html', re.compile(r'\.(?:html?|xhtml)(?:\.gz)?$', re.I)),
-    ('text', re.compile(r'\.(?:txt|rst|md|markdown|text|asciidoc|adoc|help)(?:\.gz)?$|/README(?:\.\w+)?(?:\.gz)?$', re.I)),
+    ('html', re.compile(r'\.(?:html?|xhtml)(?:\.gz)?$', re.IGNORECASE)),
+    ('text', re.compile(r'\.(?:txt|rst|md|markdown|text|asciidoc|adoc|help)(?:\.gz)?$|/README(?:\.\w+)?(?:\.gz)?$', re.IGNORECASE)),
     ('info', re.compile(r'/info/[^/]+\.info(?:-\d+)?(?:\.gz)?$')),
     ('man', re.compile(r'/man/man[^/]+/[^/]+\.\d\w*(?:\.gz)?$')),
-    ('xml', re.compile(r'\.(?:page|docbook|xhp)(?:\.gz)?$|/help/C/.+\.xml$', re.I)),
+    ('xml', re.compile(r'\.(?:page|docbook|xhp)(?:\.gz)?$|/help/C/.+\.xml$', re.IGNORECASE)),
     ('pod', re.compile(r'\.pod$')),
     ('pm', re.compile(r'\.pm$')),
-    ('pdf', re.compile(r'\.pdf(?:\.gz)?$', re.I)),
+    ('pdf', re.compile(r'\.pdf(?:\.gz)?$', re.IGNORECASE)),
     ('svg', re.compile(r'\.svg$')),
 ]
 
@@ -566,7 +556,7 @@ class Boilerplate:
         return tidy('\n'.join(out))
 
 
-RST_MARKUP = re.compile(r'^\s*(?:\.\.|:\w[^:]*:)', re.M)
+RST_MARKUP = re.compile(r'^\s*(?:\.\.|:\w[^:]*:)', re.MULTILINE)
 
 
 def sphinx_skips(files):
@@ -659,7 +649,7 @@ def sources(linux_src):
     for name, pkg in [('gcide', 'dict-gcide'), ('foldoc', 'dict-foldoc'), ('jargon', 'dict-jargon'), ('devil', 'dict-devil')]:
         add(f'{pkg} (dictd)', F_REF, pkg, lambda n=name: src_dictd(n))
     add('wordnet-base glosses', F_REF, 'wordnet-base', src_wordnet)
-    for pkg in 'fortunes-min fortunes fortunes-bofh-excuses fortune-anarchism fortunes-mario fortunes-debian-hints'.split():
+    for pkg in ['fortunes-min', 'fortunes', 'fortunes-bofh-excuses', 'fortune-anarchism', 'fortunes-mario', 'fortunes-debian-hints']:
         add(f'{pkg}', F_FUN, pkg, lambda p=pkg: src_fortunes(p))
     for module, pkg, overlapping in [('engWEB2015eb', 'sword-text-web', False), ('engKJV2006eb', 'sword-text-kjv', False),
                                      ('MHCC', 'sword-comm-mhcc', True), ('TDavid', 'sword-comm-tdavid', False),
@@ -678,7 +668,7 @@ def sources(linux_src):
     docs('installation-guide-amd64', F_DEB, kinds=('html',), include=r'/installation-guide-amd64/en/')
     docs('debian-edu-doc-en', F_DEB, kinds=('html',), include=r'bookworm-manual\.html$')
     docs('freedombox-doc-en', F_DEB, kinds=('html',), include=r'/manual/en/')
-    for pkg in 'debian-faq maint-guide harden-doc debian-kernel-handbook debmake-doc doc-debian debian-history'.split():
+    for pkg in ['debian-faq', 'maint-guide', 'harden-doc', 'debian-kernel-handbook', 'debmake-doc', 'doc-debian', 'debian-history']:
         docs(pkg, F_DEB, kinds=('html', 'text'), exclude=r'\.(?!en\.)[a-z][a-z](?:[-_][A-Za-z][A-Za-z])?\.(?:html|txt)')
     # end-user application manuals
     docs('gimp-help-en', F_APP, kinds=('html',), include=r'/help/en/')
@@ -727,11 +717,7 @@ def sources(linux_src):
     docs('pacemaker-doc', F_LANG, kinds=('html',), include=r'/singlehtml/')
     docs('dpdk-doc', F_LANG, kinds=('html', 'text'), include=r'/dpdk/guides/')
     # Sphinx-built docs of scientific / Python software (from _sources/ where shipped)
-    for pkg in ('sphinx-doc python-django-doc python-sqlalchemy-doc python-celery-doc python-scrapy-doc '
-                'python-pygame-doc python-flask-doc python-werkzeug-doc python-setuptools-doc python-cryptography-doc '
-                'twisted-doc python-biopython-doc python-scipy-doc python-pandas-doc python-statsmodels-doc '
-                'python-sklearn-doc python-astropy-doc python-sympy-doc python-skimage-doc python-dask-doc '
-                'python-xarray-doc python-mpmath-doc sagemath-doc').split():
+    for pkg in ['sphinx-doc', 'python-django-doc', 'python-sqlalchemy-doc', 'python-celery-doc', 'python-scrapy-doc', 'python-pygame-doc', 'python-flask-doc', 'python-werkzeug-doc', 'python-setuptools-doc', 'python-cryptography-doc', 'twisted-doc', 'python-biopython-doc', 'python-scipy-doc', 'python-pandas-doc', 'python-statsmodels-doc', 'python-sklearn-doc', 'python-astropy-doc', 'python-sympy-doc', 'python-skimage-doc', 'python-dask-doc', 'python-xarray-doc', 'python-mpmath-doc', 'sagemath-doc']:
         docs(pkg, F_SCI, kinds=('html', 'text'))
     docs('maxima-doc', F_SCI, kinds=('html',))
     docs('gap-doc', F_SCI, kinds=('html',), exclude=r'_mj\.html$')
