@@ -129,6 +129,11 @@ class Index:
     def num_shards(self) -> int:
         return len(self.shards)
 
+    @property
+    def kind(self) -> str:
+        """``"sa"`` (suffix arrays) or ``"fm"`` (:class:`anygram.fm.index.FMIndex`)."""
+        return "sa"
+
     def info(self) -> IndexInfo:
         shards = [
             ShardInfo(path=s.name, tokens=s.tok_cnt, docs=s.doc_cnt, ds_bytes=s.ds_size, sa_bytes=int(s.sa.shape[0]), ptr_size=s.ptr_size)
@@ -549,12 +554,18 @@ class Index:
         sh = self.shards[s]
         if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < sh.tok_cnt:
             raise QueryError(f"rank must be an integer in [0, {sh.tok_cnt})")
+        return self.get_doc_by_ptr(s, self._occurrence_ptr(s, int(rank), 0), max_disp_len)
+
+    def _occurrence_ptr(self, s: int, rank: int, m: int) -> int:
+        """Byte offset where the occurrence at ``rank`` of an ``m``-token pattern's range starts
+        (the suffix array's entry; the FM kind needs ``m``)."""
         from .engine._search import read_ptr
 
-        ptr = int(self._run(read_ptr, sh.sa, int(rank), sh.ptr_size, sh.ds_size))
+        sh = self.shards[s]
+        ptr = int(self._run(read_ptr, sh.sa, rank, sh.ptr_size, sh.ds_size))
         if ptr % self.token_width:
             raise CorruptIndexError(f"shard {sh.name}: suffix array pointer {ptr} is not aligned to the token width (index corrupted)")
-        return self.get_doc_by_ptr(s, ptr, max_disp_len)
+        return ptr
 
     def get_doc_by_ix(self, doc_ix: int, max_disp_len: int | None = None) -> DocResult:
         """Document number ``doc_ix`` (over all shards), its first ``max_disp_len`` tokens."""

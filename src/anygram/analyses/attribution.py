@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from anygram.engine import _attribute, _multi
-from anygram.engine._search import read_ptr
 from anygram.errors import CorruptIndexError, QueryError
 from anygram.results import DocResult, _Result
 
@@ -166,10 +165,14 @@ def unigram_logprobs(idx: Index, ids: np.ndarray) -> dict[int, float]:
     toks = [int(t) for t in np.unique(ids)]
     todo = [t for t in toks if t not in cache]
     if todo:
-        qs = [np.asarray([t], dtype=idx._dtype).view(np.uint8) for t in todo]
-        out = np.zeros(len(qs), np.int64)
-        idx._batched(_multi.count_batch, qs, (out,))
-        for t, c in zip(todo, out.tolist()):
+        if idx.kind == "fm":
+            counts = [r.count for r in idx.count_batch([[t] for t in todo])]
+        else:
+            qs = [np.asarray([t], dtype=idx._dtype).view(np.uint8) for t in todo]
+            out = np.zeros(len(qs), np.int64)
+            idx._batched(_multi.count_batch, qs, (out,))
+            counts = out.tolist()
+        for t, c in zip(todo, counts):
             cache[t] = c
     total = idx.total_tokens
     return {t: (math.log(cache[t]) - math.log(total)) if cache[t] > 0 else ABSENT_LOGPROB for t in toks}
@@ -202,17 +205,37 @@ def _pick_occurrences(ranges: np.ndarray, cnt: int, max_docs: int) -> list[tuple
 
 
 def _span_occurrences(idx: Index, span_q: np.ndarray, cnt: int, max_docs: int) -> list[tuple[int, int]]:
+    """(shard, byte offset) of the picked occurrences of a span: in suffix-array order, as
+    infini-gram; the FM kind lists the same picks of its own order, sorted by position (with at
+    most ``max_docs`` occurrences, the same list as the suffix-array kind's, sorted)."""
+    m = span_q.shape[0] // idx.token_width
     ranges = idx._ranges()
-    idx._run(_multi.find_all, idx._dss, idx._sas, idx._ks, span_q, 0, span_q.shape[0], ranges)
-    w = idx.token_width
-    out = []
-    for s, rank in _pick_occurrences(ranges, cnt, max_docs):
-        sh = idx.shards[s]
-        ptr = int(idx._run(read_ptr, sh.sa, rank, sh.ptr_size, sh.ds_size))
-        if ptr % w:
-            raise CorruptIndexError(f"shard {sh.name}: suffix array pointer {ptr} is not aligned to the token width (index corrupted)")
-        out.append((s, ptr))
-    return out
+    if idx.kind == "fm":
+        ranges[:] = np.asarray(idx.find(span_q.view(idx._dtype)).segment_by_shard, dtype=np.int64).reshape(-1, 2)
+    else:
+        idx._run(_multi.find_all, idx._dss, idx._sas, idx._ks, span_q, 0, span_q.shape[0], ranges)
+    out = [(s, idx._occurrence_ptr(s, rank, m)) for s, rank in _pick_occurrences(ranges, cnt, max_docs)]
+    return sorted(out) if idx.kind == "fm" else out
+
+
+def _fm_attribute_spans(idx: Any, ids: np.ndarray, n: int, next_delim: np.ndarray, prev_bow: np.ndarray, is_bow: np.ndarray,
+                        enforce_bow: bool, min_len: int, max_cnt: int) -> list[tuple[int, int, int]]:
+    """:func:`anygram.engine._attribute.attribute_spans` over an FM index: the same rule, counted with ``count``."""
+    lens, cnts = idx._longest_prefixes(ids, need_counts=True)
+    spans = []
+    last_r = 0
+    for l in range(n):
+        if enforce_bow and not is_bow[l]:
+            continue
+        L, cut = _attribute.span_at(l, lens[l], next_delim, prev_bow, enforce_bow)
+        if L < min_len or l + L <= last_r:
+            continue
+        c = idx._count_ids(ids[l : l + L]) if cut else int(cnts[l])
+        if c > max_cnt:
+            continue
+        spans.append((l, l + int(L), c))
+        last_r = l + int(L)
+    return spans
 
 
 def _span_docs(idx: Index, occ: list[tuple[int, int]], span_bytes: int, context: int) -> list[DocResult]:
@@ -279,11 +302,14 @@ def attribute(
     out_r = np.zeros(n, np.int64)
     out_c = np.zeros(n, np.int64)
     qb = idx._bytes(ids)
-    k = 0
-    if n:
+    if not n:
+        spans = []
+    elif idx.kind == "fm":
+        spans = _fm_attribute_spans(idx, ids, n, next_delim, prev_bow, is_bow, bool(enforce_bow), ml, mc)
+    else:
         k = int(idx._run(_attribute.attribute_spans, idx._dss, idx._sas, idx._ks, qb, n, idx.token_width,
                          next_delim, prev_bow, is_bow, bool(enforce_bow), ml, mc, out_l, out_r, out_c))
-    spans = [(int(out_l[i]), int(out_r[i]), int(out_c[i])) for i in range(k)]
+        spans = [(int(out_l[i]), int(out_r[i]), int(out_c[i])) for i in range(k)]
     logp = unigram_logprobs(idx, ids) if spans else {}
     id_list = ids.tolist()
     sums = []

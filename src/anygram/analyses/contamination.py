@@ -318,7 +318,8 @@ class _Scorer:
             rank = lo
             while rank < hi and len(out) < self.p.docs and rank < lo + 8 * self.p.docs:
                 # a symmetric window of 2L + context tokens around the start holds the span and context/2 after it
-                d = idx.get_doc_by_rank(s, rank, max_disp_len=self.p.context + 2 * int(span_ids.shape[0]))
+                ptr = idx._occurrence_ptr(s, rank, int(span_ids.shape[0]))
+                d = idx.get_doc_by_ptr(s, ptr, max_disp_len=self.p.context + 2 * int(span_ids.shape[0]))
                 rank += 1
                 if d.doc_ix in seen:
                     continue

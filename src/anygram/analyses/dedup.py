@@ -177,6 +177,11 @@ def dedup(
         from ..index import open as open_index
 
         idx = open_index(idx_path, verify="sizes")
+        if idx.kind != "sa":
+            raise DedupError(
+                f"{idx_path}: dedup scans suffix arrays and this index is of kind {idx.kind!r}: "
+                "give the corpus without --index (a suffix-array index is built) or an index built with --kind sa"
+            )
         spec = idx._o.tokenizer_spec
         kind = spec.get("kind")
         if kind not in ("bytes", "ids"):

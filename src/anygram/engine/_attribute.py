@@ -40,6 +40,24 @@ def longest_prefixes_at(dss, sas, ks, q, ntok, w, want, out_len, out_cnt):
 
 
 @kernel(cache=True, nogil=True)
+def span_at(l, L, next_delim, prev_bow, enforce_bow):
+    """``(L', cut)``: the longest match ``L`` at ``l`` cut after the first delimiter inside it and,
+    with ``enforce_bow``, backed off to end before a beginning of word (see :func:`attribute_spans`)."""
+    cut = False
+    p = next_delim[l]
+    if p < l + L - 1:
+        L = p - l + 1
+        cut = True
+    if enforce_bow and L > 0:
+        e = prev_bow[l + L]
+        nl = e - l if e > l else 0
+        if nl != L:
+            L = nl
+            cut = True
+    return L, cut
+
+
+@kernel(cache=True, nogil=True)
 def attribute_spans(dss, sas, ks, q, ntok, w, next_delim, prev_bow, is_bow, enforce_bow, min_len, max_cnt, out_l, out_r, out_cnt):
     """Spans ``[out_l[i], out_r[i])`` with counts ``out_cnt[i]``; returns how many.
 
@@ -66,18 +84,7 @@ def attribute_spans(dss, sas, ks, q, ntok, w, next_delim, prev_bow, is_bow, enfo
     for l in range(ntok):
         if enforce_bow and not is_bow[l]:
             continue
-        L = lens[l]
-        cut = False
-        p = next_delim[l]
-        if p < l + L - 1:
-            L = p - l + 1
-            cut = True
-        if enforce_bow and L > 0:
-            e = prev_bow[l + L]
-            nl = e - l if e > l else 0
-            if nl != L:
-                L = nl
-                cut = True
+        L, cut = span_at(l, lens[l], next_delim, prev_bow, enforce_bow)
         if L < min_len:
             continue
         r = l + L

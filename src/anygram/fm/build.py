@@ -253,8 +253,9 @@ def build_fm(
         while a < n:
             # steps grow with what was consumed: a step's temporaries (~80 bytes per entry) stay
             # below the suffix-array pages already given back (4 bytes per entry consumed)
-            step = min(BWT_STEP, max(SMALL_STEP >> 6, a >> 5))
+            step = min(BWT_STEP, max(1024, a >> 5))
             chunk = np.asarray(sa[a : a + step]).astype(np.int64)
+            _release(sa, a + step)
             f.write(_bwt_chunk(chunk, rb, w, lut, alpha).astype(sdt).tobytes())
             # SA samples: ranks r = a + 1 + i with r % sa_sample == 0
             r0 = a + 1
@@ -269,7 +270,6 @@ def build_fm(
                 isa_parts.append(np.stack([chunk[hit] // isa_sample, hit + (a + 1)], axis=1).astype(np.uint32))
             del chunk
             a += step
-            _release(sa, a)
         f.flush()
         os.fsync(f.fileno())
     del sa, rb

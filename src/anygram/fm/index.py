@@ -199,6 +199,9 @@ class FMIndex(Index):
         self._call(sh, sh.kern.locate_many, sh.C, sh.R, sh.par, sh.saw, lo, hi, m, out)
         return out
 
+    def _occurrence_ptr(self, s: int, rank: int, m: int) -> int:
+        return int(self._positions(s, rank, rank + 1, m)[0]) * self.token_width
+
     def get_doc_by_rank(self, shard: int, rank: int, max_disp_len: int | None = None):  # type: ignore[override]
         """The document around the suffix at ``rank`` of the shard's FM order: its occurrence's *last* token.
 
