@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 import anygram
 from anygram.errors import DedupError
 from helpers import write_jsonl
-from strategies import CorpusSpec, corpora
-from test_attribution import attribution_inputs
+from strategies import CorpusSpec, corpora, spec_pieces
 
 
 def build_fm_twin(spec: CorpusSpec, tmp: Path) -> tuple[Any, Any]:
@@ -52,7 +51,7 @@ def test_attribute_fm_equals_suffix_array(spec: CorpusSpec, data: st.DataObject)
         assert fm.kind == "fm" and sa.kind == "sa"
         alpha = sorted({t for d in spec.all_docs() for t in d})
         for _ in range(3):
-            ids = data.draw(attribution_inputs(spec))
+            ids = data.draw(spec_pieces(spec))
             kw = {
                 "delim_ids": data.draw(st.lists(st.sampled_from(alpha), max_size=2, unique=True)),
                 "enforce_bow": data.draw(st.booleans()),

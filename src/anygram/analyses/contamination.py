@@ -184,7 +184,7 @@ class _Scorer:
         if lens is not None:
             return lens[starts] >= ends - starts
         idx = self.index
-        if not hasattr(idx, "_dss"):  # another index kind: the public one-pass API
+        if idx.kind != "sa":  # another index kind: the public one-pass API
             return self._lens(ids)[starts] >= ends - starts
         from ..engine._contam import spans_present
 
