@@ -6,7 +6,6 @@ an output buffer only when pointers must be packed to a width other than the sor
 
 from __future__ import annotations
 
-import hashlib
 import os
 import resource
 import sys
@@ -54,6 +53,14 @@ def _le_bytes(entries: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(rows[:, :k])
 
 
+def _sha256() -> Any:
+    """A SHA-256 hasher. hashlib (OpenSSL, ~3.6 MiB resident) is imported only once the sort is
+    done, so that it is not part of the sort's peak memory."""
+    import hashlib
+
+    return hashlib.sha256()
+
+
 def build_table(ds_path: str | os.PathLike[str], sa_path: str | os.PathLike[str], token_width: int) -> dict[str, Any]:
     """Build ``sa_path`` from ``ds_path``; returns ptr_size, bytes, sha256, seconds and peak RSS."""
     import pydivsufsort
@@ -65,8 +72,8 @@ def build_table(ds_path: str | os.PathLike[str], sa_path: str | os.PathLike[str]
         raise BuildError(f"{ds_path}: size {ds_size} is not a multiple of the token width")
     k = ptr_size_for(ds_size)
     tmp = sa_path.with_name(sa_path.name + ".tmp")
-    h = hashlib.sha256()
     if ds_size == 0:
+        h = _sha256()
         tmp.write_bytes(b"")
     else:
         text = np.fromfile(ds_path, dtype=np.uint8)  # writable copy (libdivsufsort wants one)
@@ -78,6 +85,7 @@ def build_table(ds_path: str | os.PathLike[str], sa_path: str | os.PathLike[str]
         expected = ds_size // token_width
         if n != expected:
             raise BuildError(f"{ds_path}: suffix array has {n} aligned entries, expected {expected}")
+        h = _sha256()
         with open(tmp, "wb") as f:
             little = sa.dtype.byteorder == "<" or (sa.dtype.byteorder in ("=", "|") and sys.byteorder == "little")
             if sa.dtype.itemsize == k and little:

@@ -21,7 +21,6 @@ and separators included) followed by a virtual terminator ``$`` smaller than eve
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import resource
@@ -32,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..builder.suffix_array import INT32_LIMIT, _keep_aligned
+from ..builder.suffix_array import INT32_LIMIT, _keep_aligned, _sha256
 from ..errors import BuildError
 
 # numba is imported only after the suffix array is freed (``packed``, the rank module): its
@@ -175,7 +174,9 @@ def _atomic_write(path: Path, arr: np.ndarray) -> dict[str, Any]:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return {"name": path.name, "bytes": buf.nbytes, "sha256": hashlib.sha256(buf).hexdigest()}
+    h = _sha256()
+    h.update(buf)
+    return {"name": path.name, "bytes": buf.nbytes, "sha256": h.hexdigest()}
 
 
 def build_fm(
