@@ -52,3 +52,28 @@ def test_large_build_counts_match_brute_force(tmp_path: Path) -> None:
         q = doc[i : i + n]
         assert idx.count(list(q)).count == _overlapping_count(stream, q)
     assert anygram.verify(tmp_path / "idx")["ok"]
+
+
+def test_large_fm_build_counts_and_documents_match_brute_force(tmp_path: Path) -> None:
+    """The FM kind on a real corpus: counts by brute force, documents read back through the ISA samples."""
+    src = _corpus()
+    summary = anygram.build(src, tmp_path / "fm", workers=2, kind="fm")
+    texts = [json.loads(line)["text"].encode("utf-8") for line in open(src, encoding="utf-8")]
+    texts = [t for t in texts if t]
+    assert summary.docs == len(texts)
+    stream = b"\xff" + b"\xff".join(texts)
+    idx = anygram.open(tmp_path / "fm")
+    assert idx.kind == "fm" and idx.total_docs == len(texts)
+    rng = random.Random(11)
+    for _ in range(60):
+        doc = rng.choice(texts)
+        n = rng.choice([3, 10, 50, 200])
+        if len(doc) <= n:
+            continue
+        i = rng.randrange(len(doc) - n)
+        q = doc[i : i + n]
+        assert idx.count(list(q)).count == _overlapping_count(stream, q)
+    for d in rng.sample(range(len(texts)), 20):
+        got = idx.get_doc_by_ix(d, max_disp_len=2000)
+        assert bytes(got.token_ids) == texts[d][:2000]
+    assert anygram.verify(tmp_path / "fm")["ok"]
