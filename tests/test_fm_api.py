@@ -73,17 +73,17 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     src = write_jsonl(tmp / "src" / "docs.jsonl", [{"text": t, "n": i} for i, t in enumerate(TEXTS)])
     anygram.build(src, tmp / "sa", workers=1, shard_tokens=150)
     anygram.build(src, tmp / "fm", workers=1, shard_tokens=150, kind="fm")
-    sa, fm = anygram.open(tmp / "sa"), anygram.open(tmp / "fm")
-    fm.source_dir = tmp / "fm"  # for the dedup test
-    return sa, fm
+    return anygram.open(tmp / "sa"), anygram.open(tmp / "fm")
 
 
-def test_dedup_refuses_an_fm_index(pair: tuple[Any, Any], tmp_path: Path) -> None:
+def test_dedup_refuses_an_fm_index(tmp_path: Path) -> None:
     from anygram.analyses.dedup import dedup
 
-    _, fm = pair
+    src = write_jsonl(tmp_path / "src" / "docs.jsonl", [{"text": t} for t in TEXTS])
+    anygram.build(src, tmp_path / "fm", workers=1, kind="fm")
     with pytest.raises(DedupError, match="kind 'fm'"):
-        dedup(tmp_path / "out", index=fm.source_dir, k=5)
+        dedup(tmp_path / "out", index=tmp_path / "fm", k=5)
+    assert not (tmp_path / "out" / "docs.jsonl").exists()
 
 
 def test_server_answers_for_an_fm_index(pair: tuple[Any, Any]) -> None:
